@@ -1,0 +1,1 @@
+"""Statistics on wide survey data frames; never imports Flask or the database."""

@@ -1,0 +1,130 @@
+"""Database models.
+
+Answers are stored one row per response (see :mod:`survey_app.storage` for why): the
+numeric answers packed as little-endian 16-bit integers in the column order of the
+questionnaire version the response was given under, open-text answers as JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from questionnaires import Questionnaire, parse_questionnaire
+
+from .extensions import db
+
+STATUSES = ("in_progress", "complete")
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Survey(db.Model):
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list[QuestionnaireVersion]] = relationship(
+        back_populates="survey", order_by="QuestionnaireVersion.number"
+    )
+
+    @property
+    def current(self) -> QuestionnaireVersion:
+        return self.versions[-1]
+
+    @property
+    def questionnaire(self) -> Questionnaire:
+        return self.current.questionnaire
+
+    def response_count(self, status: str = "complete") -> int:
+        query = select(db.func.count()).where(
+            Response.survey_id == self.id, Response.status == status
+        )
+        return db.session.scalar(query) or 0
+
+
+class QuestionnaireVersion(db.Model):
+    """One loaded text of a questionnaire; reloading a changed file adds a version."""
+
+    __table_args__ = (UniqueConstraint("survey_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[str] = mapped_column(ForeignKey("survey.id"), index=True)
+    number: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    source_text: Mapped[str] = mapped_column(Text)
+    source_name: Mapped[str] = mapped_column(String(255))
+    # The numeric columns in the order they are packed in Response.answers.
+    layout: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    survey: Mapped[Survey] = relationship(back_populates="versions")
+
+    @property
+    def questionnaire(self) -> Questionnaire:
+        return _parse_cached(self.sha256, self.source_text, self.source_name)
+
+    @staticmethod
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _parse_cached(sha256: str, text: str, source: str) -> Questionnaire:
+    return parse_questionnaire(text, source=source)
+
+
+class Invitation(db.Model):
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survey_id: Mapped[str] = mapped_column(ForeignKey("survey.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Response(db.Model):
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES}", name="response_status"),
+        CheckConstraint("page >= 1", name="response_page"),
+        Index("ix_response_survey_status", "survey_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    survey_id: Mapped[str] = mapped_column(ForeignKey("survey.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
+    # One response per invitation; the key identifies an open-link response (resume link).
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id"), unique=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")
+    page: Mapped[int] = mapped_column(default=1)  # the furthest page reached
+    lang: Mapped[str] = mapped_column(String(8))
+    answers: Mapped[bytes] = mapped_column(LargeBinary)
+    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    version: Mapped[QuestionnaireVersion] = relationship()
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"

@@ -1,0 +1,163 @@
+"""Fixtures: an app on SQLite and, where ``TEST_POSTGRES_URL`` is set, on PostgreSQL.
+
+The schema is made once per backend by the real Alembic migrations; every test then
+starts from empty tables (the clean-up runs in the fixture, even when the test fails).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from config import TestConfig, database_url
+from questionnaires import SHIPPED_DIR, Questionnaire, load_questionnaire
+from survey_app import create_app
+from survey_app.extensions import db
+from survey_app.models import Survey
+from survey_app.surveys.services import store_questionnaire
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+TABLES = ("response", "invitation", "questionnaire_version", "survey")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("CI") and not POSTGRES_URL:
+        raise pytest.UsageError("CI must run the PostgreSQL tests: set TEST_POSTGRES_URL")
+
+
+def _fresh_postgres_database(base_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``base_url``; return its URL."""
+    engine = create_engine(database_url(base_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", database_url(base_url), count=1)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database URL for each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    else:
+        if not POSTGRES_URL:
+            pytest.skip("PostgreSQL tests need TEST_POSTGRES_URL (scripts/test.sh sets it)")
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        url = _fresh_postgres_database(POSTGRES_URL, f"survey_pytest_{worker}")
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context, hence its own ``g`` and database session,
+    as in a real server, even though the test itself holds an app context open."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database: str) -> Iterator[Flask]:
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": database})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.rollback()
+        for table in TABLES:
+            db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_survey(app: Flask):
+    """Load a questionnaire (a shipped file name or a path) into the database."""
+
+    def make(name: str = "servqual-22", path: Path | None = None) -> tuple[Survey, Questionnaire]:
+        path = path or SHIPPED_DIR / f"{name}.yaml"
+        q = load_questionnaire(path)
+        survey, _ = store_questionnaire(q, path.read_text(encoding="utf-8"), path.name)
+        db.session.commit()
+        return survey, q
+
+    return make
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html)
+    assert match, f"the page has no hidden field {name}"
+    return match.group(1)
+
+
+def page_answers(q: Questionnaire, number: int, value: int = 5, **override: Any) -> dict:
+    """Form data answering every item of page ``number`` (``override`` by column)."""
+    data: dict[str, Any] = {}
+    for item in q.pages[number - 1].items:
+        for column in q.columns_of(item):
+            name = f"q_{q.column_name(item, column.measure)}"
+            if column.kind in ("scale", "nps"):
+                data[name] = str(min(max(value, item.scale.min), item.scale.max))
+            elif column.kind == "single":
+                data[name] = item.choices[0].id
+            elif column.kind == "option":
+                data.setdefault(name, [])
+            else:
+                data[name] = "fine"
+    for column, value_ in override.items():
+        data[f"q_{column}"] = value_
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class SurveyTaker:
+    """Drives the survey pages through the test client like a browser would."""
+
+    def __init__(self, client, survey_id: str, query: str = "") -> None:
+        self.client = client
+        self.url = f"/s/{survey_id}{query}"
+        self.page_html = ""
+
+    def open(self, url: str | None = None) -> Any:
+        response = self.client.get(url or self.url)
+        self.page_html = response.get_data(as_text=True)
+        return response
+
+    def submit(self, data: dict, follow: bool = False, **kw: Any) -> Any:
+        form = {
+            "csrf_token": csrf_token(self.page_html),
+            "rk": hidden(self.page_html, "rk"),
+            "page": hidden(self.page_html, "page"),
+            **data,
+        }
+        action = re.search(r'<form method="post" action="([^"]+)"', self.page_html).group(1)
+        response = self.client.post(action.replace("&amp;", "&"), data=form, **kw)
+        if response.status_code == 302 and follow:
+            self.open(response.headers["Location"])
+        elif response.status_code != 302:
+            self.page_html = response.get_data(as_text=True)
+        return response

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
+from survey_app.extensions import db
+from survey_app.models import Response
+from survey_app.storage import MISSING, AnswerError, decode, encode, responses_frame
+from survey_app.surveys.services import save_page, start_response, store_questionnaire
+
+SERVQUAL = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
+
+
+def test_encode_decode_round_trip():
+    answers = {"E_TA1": 7, "P_TA1": 1, "NPS": 0, "tier": "C", "COMPLAINED": "no"}
+    blob = encode(SERVQUAL, answers)
+    assert len(blob) == 2 * len(SERVQUAL.numeric_columns)
+    codes = np.frombuffer(blob, dtype="<i2")
+    assert codes[0] == 7 and codes[1] == 1
+    assert (codes == MISSING).sum() == len(SERVQUAL.numeric_columns) - len(answers)
+    decoded = decode(SERVQUAL, blob, {"COMPLAINT": "late"})
+    assert {k: decoded[k] for k in answers} == answers
+    assert decoded["COMPLAINT"] == "late" and decoded["P_TA2"] is None
+
+
+@pytest.mark.parametrize(
+    ("answers", "words"),
+    [
+        ({"E_TA1": 8}, "E_TA1: 8 is out of range"),
+        ({"NPS": -1}, "NPS: -1 is out of range"),
+        ({"E_TA1": "5"}, "is not a whole number"),
+        ({"E_TA1": True}, "is not a whole number"),
+        ({"tier": "Z"}, "tier: 'Z' is not one of the choices"),
+    ],
+)
+def test_encode_refuses_answers_the_questionnaire_does_not_allow(answers, words):
+    with pytest.raises(AnswerError, match=words):
+        encode(SERVQUAL, answers)
+
+
+V1 = """\
+id: evolving
+title: {en: Evolving, zh: 演变}
+scale: {min: 1, max: 5}
+dimensions:
+  - id: d
+    title: {en: D, zh: 维度}
+    items:
+      - {id: A, text: {en: A, zh: 甲}}
+      - {id: B, text: {en: B, zh: 乙}}
+segments:
+  - {id: region, title: {en: Region, zh: 地区}, choices: [north, south]}
+"""
+# version 2 drops B, adds C, and lists the choices in another order
+V2 = V1.replace(
+    "      - {id: B, text: {en: B, zh: 乙}}\n", "      - {id: C, text: {en: C, zh: 丙}}\n"
+)
+V2 = V2.replace("[north, south]", "[south, east, north]")
+
+
+def answer(survey, q, answers):
+    response = start_response(survey, key=f"key-{len(answers)}-{answers.get('A')}-x" * 2, lang="en")
+    save_page(response, len(q.pages), answers, lang="en", finish=True)
+    db.session.commit()
+
+
+def test_frame_maps_responses_of_older_versions_by_column_name(app):
+    q1 = parse_questionnaire(V1, "evolving.yaml")
+    survey, _ = store_questionnaire(q1, V1, "evolving.yaml")
+    db.session.commit()
+    answer(survey, q1, {"A": 1, "B": 2, "region": "south"})
+    q2 = parse_questionnaire(V2, "evolving.yaml")
+    _, added = store_questionnaire(q2, V2, "evolving.yaml")
+    db.session.commit()
+    assert added and survey.current.number == 2
+    answer(survey, q2, {"A": 5, "C": 4, "region": "north"})
+
+    frame = responses_frame(survey.id, q2)
+    assert list(frame.columns) == ["response_id", "submitted_at", "lang", "A", "C", "region"]
+    assert frame["A"].tolist() == [1.0, 5.0]
+    assert np.isnan(frame["C"][0]) and frame["C"][1] == 4.0
+    assert frame["region"].tolist() == ["south", "north"]  # not confused by the new codes
+    assert list(frame["region"].cat.categories) == ["south", "east", "north"]
+    # the old version's data is kept in full
+    old = db.session.get(Response, int(frame["response_id"][0]))
+    assert old.version.layout == ["A", "B", "region"]
+
+
+def test_reloading_the_same_text_adds_no_version(app):
+    q1 = parse_questionnaire(V1, "evolving.yaml")
+    store_questionnaire(q1, V1, "evolving.yaml")
+    db.session.commit()
+    survey, added = store_questionnaire(q1, V1, "evolving.yaml")
+    assert not added and len(survey.versions) == 1
+
+
+def test_empty_survey_gives_an_empty_frame_with_all_columns(app, make_survey):
+    survey, q = make_survey("airport")
+    frame = responses_frame(survey.id, q)
+    assert len(frame) == 0
+    assert list(frame.columns[3:]) == [c.name for c in q.columns]
+
+
+def test_incomplete_responses_are_left_out_unless_asked(app, make_survey):
+    survey, q = make_survey("servperf-short")
+    response = start_response(survey, key="p" * 32, lang="zh")
+    save_page(response, 1, {"T1": 3}, lang="zh", finish=False)
+    db.session.commit()
+    assert len(responses_frame(survey.id, q)) == 0
+    frame = responses_frame(survey.id, q, include_incomplete=True)
+    assert frame["T1"].tolist() == [3.0] and frame["lang"].tolist() == ["zh"]
+    assert pd.isna(frame["submitted_at"][0])
