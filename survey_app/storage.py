@@ -11,17 +11,19 @@ PostgreSQL alike; a submission writes one row. Open-text answers go to a JSON co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 
 from questionnaires import Column, Questionnaire
 
 from .extensions import db
-from .models import QuestionnaireVersion, Response
+from .models import QuestionnaireVersion
 
 MISSING = -32768
 DTYPE = np.dtype("<i2")
@@ -73,6 +75,40 @@ def encode(q: Questionnaire, answers: Mapping[str, Any]) -> bytes:
     return np.asarray(codes, dtype=DTYPE).tobytes()
 
 
+def encode_frame(q: Questionnaire, frame: pd.DataFrame) -> np.ndarray:
+    """Vectorised :func:`encode` of a wide frame: an (n, numeric columns) int16 matrix.
+
+    Missing values (NaN, None) become ``MISSING``; values outside a column's range raise
+    :class:`AnswerError` naming the column and the first bad row.
+    """
+    n = len(frame)
+    matrix = np.full((n, len(q.numeric_columns)), MISSING, dtype=DTYPE)
+    for j, column in enumerate(q.numeric_columns):
+        if column.name not in frame:
+            continue
+        values = frame[column.name]
+        present = values.notna().to_numpy()
+        if column.kind == "single":
+            lookup = {c.id: c.code for c in column.item.choices}
+            codes = values.astype("object").map(lambda v, lk=lookup: lk.get(str(v), 0))
+            codes = np.where(present, codes.to_numpy(dtype=np.int64), MISSING)
+            bad = present & (codes == 0)
+        else:
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+            allowed = (0, 1) if column.kind == "option" else column.item.scale.values
+            whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+            low, high = min(allowed), max(allowed)
+            bad = present & ~(whole & (numbers >= low) & (numbers <= high))
+            codes = np.where(present & ~bad, np.nan_to_num(numbers), MISSING)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise AnswerError(
+                f"{column.name}: {values.iloc[row]!r} in row {row + 1} is not a valid answer"
+            )
+        matrix[:, j] = codes
+    return matrix
+
+
 def decode(q: Questionnaire, blob: bytes, texts: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Unpack a stored response into column -> canonical value (``None`` when missing)."""
     codes = np.frombuffer(blob, dtype=DTYPE)
@@ -94,65 +130,161 @@ def responses_frame(
 
     Scale, NPS and option columns are float64 (NaN where missing), single-choice and
     segment columns are categoricals of the choice ids, text columns are strings. The
-    first columns are ``response_id``, ``submitted_at`` and ``lang``. Responses given
-    under an older version of the questionnaire are mapped by column name; columns the
-    current version no longer has are left out.
+    first columns are ``response_id``, ``submitted_at`` (UTC) and ``lang``. Responses
+    given under an older version of the questionnaire are mapped by column name;
+    columns the current version no longer has are left out. Rows are in response order.
     """
-    statuses = ("complete", "in_progress") if include_incomplete else ("complete",)
+    statuses = ["complete", "in_progress"] if include_incomplete else ["complete"]
     versions = {
         v.id: v
         for v in db.session.scalars(
             select(QuestionnaireVersion).where(QuestionnaireVersion.survey_id == survey_id)
         )
     }
-    fields = [
-        Response.id,
-        Response.version_id,
-        Response.completed_at,
-        Response.lang,
-        Response.answers,
-    ]
-    if include_text:
-        fields.append(Response.texts)
-    query = (
-        select(*fields)
-        .where(Response.survey_id == survey_id, Response.status.in_(statuses))
-        .order_by(Response.id)
-        .execution_options(yield_per=20_000)
-    )
-    chunks: dict[int, list[tuple]] = {}
-    for row in db.session.execute(query):
-        chunks.setdefault(row.version_id, []).append(tuple(row))
+    fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
+    batches = fetch(survey_id, statuses, include_text)
     frames = [
-        _version_frame(versions[vid], questionnaire, rows, include_text)
-        for vid, rows in chunks.items()
+        _version_frame(versions[batch.version_id], questionnaire, batch, include_text)
+        for batch in batches
     ]
     if not frames:
-        frames = [_version_frame(None, questionnaire, [], include_text)]
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if len(frames) > 1:
-        frame = frame.sort_values("response_id", ignore_index=True)
-        frame = _restore_types(frame, questionnaire)
-    return frame
+        empty = _Batch(0, np.zeros(0, np.int64), np.zeros(0), [], b"", [])
+        return _version_frame(None, questionnaire, empty, include_text)
+    if len(frames) == 1:
+        return frames[0]
+    frame = pd.concat(frames, ignore_index=True).sort_values("response_id", ignore_index=True)
+    return _restore_types(frame, questionnaire)
+
+
+@dataclass
+class _Batch:
+    """Responses of one questionnaire version, column by column."""
+
+    version_id: int
+    ids: np.ndarray
+    epochs: np.ndarray  # completion time, seconds since 1970 (NaN if incomplete)
+    langs: list[str]
+    blob: bytes  # the packed answers of all rows, concatenated in id order
+    texts: list[str | dict | None]
+
+
+CHUNK = 500_000
+
+
+def _fetch_postgresql(survey_id: str, statuses: list[str], include_text: bool) -> list[_Batch]:
+    """Let the server concatenate each chunk's answers into one bytea: one round trip
+    per chunk instead of a Python object per row (the per-row cost dominated the load).
+
+    The aggregates carry no ORDER BY (sorting them spilled to disk and doubled the
+    time); they all see a group's rows in the same order, so the arrays stay aligned
+    and :func:`_in_id_order` restores id order if the server did not keep it.
+    """
+    texts = ", array_agg(texts::text)" if include_text else ""
+    text_column = ", texts" if include_text else ""
+    query = f"""
+        SELECT version_id, array_agg(id), array_agg(extract(epoch FROM completed_at)::float8),
+               array_agg(lang), string_agg(answers, ''::bytea){texts}
+        FROM (SELECT id, version_id, completed_at, lang, answers{text_column} FROM response
+              WHERE survey_id = %s AND status = ANY(%s) AND id > %s
+              ORDER BY id LIMIT %s) AS page
+        GROUP BY version_id
+    """
+    parts: dict[int, list[_Batch]] = {}
+    after = 0
+    driver = db.session.connection().connection.driver_connection
+    with driver.cursor(binary=True) as cursor:
+        while True:
+            rows = cursor.execute(query, (survey_id, statuses, after, CHUNK)).fetchall()
+            seen = 0
+            for row in rows:
+                ids = np.asarray(row[1], dtype=np.int64)
+                epochs = np.asarray(row[2], dtype=np.float64)  # None -> nan
+                batch = _Batch(
+                    row[0], ids, epochs, row[3], bytes(row[4]), row[5] if include_text else []
+                )
+                parts.setdefault(row[0], []).append(_in_id_order(batch))
+                seen += len(ids)
+                after = max(after, int(ids.max()))
+            if seen < CHUNK:
+                break
+    return [_merge(chunks) for chunks in parts.values()]
+
+
+def _in_id_order(batch: _Batch) -> _Batch:
+    if len(batch.ids) < 2 or bool(np.all(np.diff(batch.ids) > 0)):
+        return batch
+    order = np.argsort(batch.ids, kind="stable")
+    width = len(batch.blob) // len(batch.ids)
+    rows = np.frombuffer(batch.blob, dtype=np.uint8).reshape(len(batch.ids), width)
+    return _Batch(
+        batch.version_id,
+        batch.ids[order],
+        batch.epochs[order],
+        [batch.langs[i] for i in order],
+        rows[order].tobytes(),
+        [batch.texts[i] for i in order] if batch.texts else [],
+    )
+
+
+def _fetch_rows(survey_id: str, statuses: list[str], include_text: bool) -> list[_Batch]:
+    """Portable fallback (SQLite): stream the rows, epochs computed in SQL."""
+    epoch = "(julianday(completed_at) - 2440587.5) * 86400.0"
+    texts = ", texts" if include_text else ""
+    query = text(
+        f"SELECT version_id, id, {epoch}, lang, answers{texts} FROM response "
+        "WHERE survey_id = :survey AND status IN :statuses ORDER BY id"
+    ).bindparams(bindparam("statuses", expanding=True))
+    columns: dict[int, list[list]] = {}
+    result = db.session.execute(query, {"survey": survey_id, "statuses": statuses})
+    for row in result:
+        lists = columns.get(row[0])
+        if lists is None:
+            lists = columns[row[0]] = [[], [], [], [], []]
+        for target, value in zip(lists, row[1:], strict=False):
+            target.append(value)
+    return [
+        _Batch(
+            vid,
+            np.asarray(ids, dtype=np.int64),
+            np.asarray(epochs, dtype=np.float64),
+            langs,
+            b"".join(blobs),
+            texts_ if include_text else [],
+        )
+        for vid, (ids, epochs, langs, blobs, texts_) in columns.items()
+    ]
+
+
+def _merge(chunks: list[_Batch]) -> _Batch:
+    if len(chunks) == 1:
+        return chunks[0]
+    return _Batch(
+        chunks[0].version_id,
+        np.concatenate([c.ids for c in chunks]),
+        np.concatenate([c.epochs for c in chunks]),
+        [lang for c in chunks for lang in c.langs],
+        b"".join(c.blob for c in chunks),
+        [t for c in chunks for t in c.texts],
+    )
 
 
 def _version_frame(
     version: QuestionnaireVersion | None,
     target: Questionnaire,
-    rows: Sequence[tuple],
+    batch: _Batch,
     include_text: bool,
 ) -> pd.DataFrame:
-    n = len(rows)
+    n = len(batch.ids)
     layout = version.layout if version is not None else layout_of(target)
     source = version.questionnaire if version is not None else target
-    matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype=DTYPE).reshape(n, len(layout))
+    matrix = np.frombuffer(batch.blob, dtype=DTYPE).reshape(n, len(layout))
     position = {name: i for i, name in enumerate(layout)}
     data: dict[str, Any] = {
-        "response_id": np.fromiter((r[0] for r in rows), dtype=np.int64, count=n),
-        "submitted_at": pd.to_datetime([r[2] for r in rows], utc=True),
-        "lang": pd.Series([r[3] for r in rows], dtype="string"),
+        "response_id": batch.ids,
+        "submitted_at": pd.to_datetime(batch.epochs, unit="s", utc=True).round("us"),
+        "lang": pd.Categorical(batch.langs),
     }
-    texts = [r[5] or {} for r in rows] if include_text else []
+    texts = [_as_dict(t) for t in batch.texts] if include_text else []
     for column in target.columns:
         if column.kind == "text":
             if include_text:
@@ -167,6 +299,12 @@ def _version_frame(
             values[codes == MISSING] = np.nan
             data[column.name] = values
     return pd.DataFrame(data)
+
+
+def _as_dict(value: str | dict | None) -> dict:
+    if not value or value == "{}":
+        return {}
+    return value if isinstance(value, dict) else json.loads(value)
 
 
 def _categorical(target: Column, source: Column | None, codes: np.ndarray) -> pd.Categorical:

@@ -4,10 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.simulate import simulate_responses
 from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
 from survey_app.extensions import db
 from survey_app.models import Response
-from survey_app.storage import MISSING, AnswerError, decode, encode, responses_frame
+from survey_app.storage import (
+    MISSING,
+    AnswerError,
+    decode,
+    encode,
+    encode_frame,
+    responses_frame,
+)
 from survey_app.surveys.services import save_page, start_response, store_questionnaire
 
 SERVQUAL = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
@@ -38,6 +46,34 @@ def test_encode_decode_round_trip():
 def test_encode_refuses_answers_the_questionnaire_does_not_allow(answers, words):
     with pytest.raises(AnswerError, match=words):
         encode(SERVQUAL, answers)
+
+
+@pytest.mark.parametrize("name", ["servqual-22", "airport", "genetic-lab"])
+def test_vectorised_encoding_agrees_with_per_response_encoding(name):
+    q = load_questionnaire(SHIPPED_DIR / f"{name}.yaml")
+    frame = simulate_responses(q, 200, seed=5)
+    matrix = encode_frame(q, frame)
+    for i, record in enumerate(frame.to_dict("records")):
+        answers = {
+            k: (None if pd.isna(v) else int(v) if isinstance(v, float) else v)
+            for k, v in record.items()
+        }
+        assert matrix[i].tobytes() == encode(q, answers)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "words"),
+    [
+        ("P_TA1", 8, "P_TA1: 8 in row 2"),
+        ("P_TA1", 2.5, "P_TA1: 2.5 in row 2"),
+        ("tier", "Z", "tier: 'Z' in row 2"),
+    ],
+)
+def test_vectorised_encoding_names_the_bad_cell(column, value, words):
+    frame = simulate_responses(SERVQUAL, 3, seed=1).astype({column: object})
+    frame.loc[1, column] = value
+    with pytest.raises(AnswerError, match=words):
+        encode_frame(SERVQUAL, frame)
 
 
 V1 = """\
@@ -112,3 +148,36 @@ def test_incomplete_responses_are_left_out_unless_asked(app, make_survey):
     frame = responses_frame(survey.id, q, include_incomplete=True)
     assert frame["T1"].tolist() == [3.0] and frame["lang"].tolist() == ["zh"]
     assert pd.isna(frame["submitted_at"][0])
+
+
+def test_frame_reads_in_chunks_in_response_order(app, make_survey, monkeypatch):
+    from survey_app import storage
+    from survey_app.demo import add_demo_responses
+
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 23, seed=2)
+    whole = responses_frame(survey.id, q)
+    monkeypatch.setattr(storage, "CHUNK", 5)  # 23 responses in five round trips
+    chunked = responses_frame(survey.id, q)
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert chunked["response_id"].is_monotonic_increasing and len(chunked) == 23
+    expected = encode_frame(q, simulate_responses(q, 23, seed=2))
+    assert (encode_frame(q, chunked) == expected).all()
+
+
+def test_batches_out_of_id_order_are_put_back_in_order():
+    from survey_app.storage import _Batch, _in_id_order
+
+    rows = np.array([[3, 30], [1, 10], [2, 20]], dtype="<i2")
+    batch = _Batch(
+        7,
+        np.array([3, 1, 2]),
+        np.array([3.0, 1.0, np.nan]),
+        ["c", "a", "b"],
+        rows.tobytes(),
+        ["{}", "{}", '{"X": "b"}'],
+    )
+    ordered = _in_id_order(batch)
+    assert ordered.ids.tolist() == [1, 2, 3] and ordered.langs == ["a", "b", "c"]
+    assert np.frombuffer(ordered.blob, dtype="<i2").tolist() == [1, 10, 2, 20, 3, 30]
+    assert ordered.texts[1] == '{"X": "b"}' and np.isnan(ordered.epochs[1])
