@@ -48,8 +48,10 @@ def template_helpers() -> dict[str, Any]:
     lang = str(get_locale())
 
     def lang_url(code: str) -> str:
-        args = {**request.view_args, **request.args.to_dict(), "lang": code}
-        return url_for(request.endpoint or "surveys.index", **args)
+        if request.endpoint is None or request.url_rule is None:  # e.g. a 404 page
+            return url_for("surveys.index", lang=code)
+        args = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
+        return url_for(request.endpoint, **args)
 
     return {
         "current_lang": lang,

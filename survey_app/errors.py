@@ -3,6 +3,7 @@
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import NotFound
 
 from .extensions import db
 
@@ -26,7 +27,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
-        message = getattr(error, "description", None) or _("There is no such page.")
+        # Views give their own (translated) reason; Werkzeug's default text is English.
+        described = getattr(error, "description", None)
+        if not described or described == NotFound.description:
+            described = _("There is no such page.")
+        message = described
         return render_template("error.html", title=_("Not found"), message=message), 404
 
     @app.errorhandler(413)
