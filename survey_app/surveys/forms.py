@@ -173,15 +173,17 @@ def make_page_form(
             if column.kind == "option":
                 name = q.column_name(column.item, column.measure)
                 if field_name(name) not in attrs:
-                    attrs[field_name(name)] = _field(item, lang)
+                    attrs[field_name(name)] = _field(item, lang, translate(item.text, lang))
             else:
-                attrs[field_name(column.name)] = _field(item, lang)
+                label = translate(item.text, lang)
+                if column.measure is not None and len(q.measures) > 1:
+                    label = f"{label} ({translate(column.measure.title, lang)})"
+                attrs[field_name(column.name)] = _field(item, lang, label)
     return type(f"Page{page.number}Form", (PageForm,), attrs)
 
 
-def _field(item: Item, lang: str) -> Field:
+def _field(item: Item, lang: str, label: str) -> Field:
     shown = Shown(item, item.required)
-    label = translate(item.text, lang)
     if item.kind in ("scale", "nps"):
         return ScaleField(label, item.scale, validators=[shown])
     choices = [SelectChoice(c.id, translate(c.title, lang)) for c in item.choices]
