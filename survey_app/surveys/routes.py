@@ -124,8 +124,14 @@ def take(survey_id: str):
     save_page(visit.response, number, answers, lang=lang(), finish=finish)
     db.session.commit()
     if visit.invitation is None:
+        # Remember an unfinished response for this browser; forget it once complete, so
+        # a shared device (a kiosk) can take the survey again. A replayed final page
+        # still finds the finished response through the key in its form.
         session.permanent = True
-        session[f"r:{survey.id}"] = visit.response.key
+        if finish:
+            session.pop(f"r:{survey.id}", None)
+        else:
+            session[f"r:{survey.id}"] = visit.response.key
     if finish:
         return redirect(url_for(".thanks", survey_id=survey.id))
     target = number - 1 if going_back else number + 1

@@ -64,6 +64,8 @@ def test_skipped_required_item_reshows_the_page_and_stores_nothing(client, make_
     response = taker.submit(data)
     assert response.status_code == 422
     assert errors_in(taker.page_html) == [("q_P_TA3", "Please answer this question.")]
+    summary = re.search(r'<div class="error-summary".*?</div>', taker.page_html, re.S).group(0)
+    assert "Its staff are neat and professional in appearance. (Our company)" in summary
     # the other answers are kept on the re-shown page
     assert checked(taker.page_html, "q_E_TA1") == ["5"]
     assert count_responses() == 0
@@ -150,6 +152,11 @@ def test_replayed_final_submission_does_not_duplicate(client, make_survey):
     assert response.headers["Location"].endswith("/thanks")
     assert count_responses() == 1
     assert responses_frame(survey.id, q)["R1"].tolist() == [5.0]  # the replay changed nothing
+    # the same browser (a kiosk) can then start a new response from the open link
+    taker.open()
+    assert "Page 1 of" in taker.page_html
+    complete(taker, q, value=2)
+    assert responses_frame(survey.id, q)["R1"].tolist() == [5.0, 2.0]
 
 
 def test_concurrent_first_submissions_with_one_key_make_one_response(app, make_survey, monkeypatch):
@@ -259,6 +266,9 @@ def test_unknown_survey_is_a_clear_404(client, app):
     response = client.get("/s/nope")
     assert response.status_code == 404
     assert "There is no survey with this address." in response.text
+    # a URL that matches no route at all still renders the page with its language links
+    response = client.get("/favicon.ico?lang=zh")
+    assert response.status_code == 404 and "页面不存在。" in response.text
 
 
 @pytest.mark.parametrize(("nps", "kept"), [("9", False), ("3", True)])
