@@ -148,7 +148,8 @@ def responses_frame(
         for batch in batches
     ]
     if not frames:
-        empty = _Batch(0, np.zeros(0, np.int64), np.zeros(0), [], b"", [])
+        width = len(layout_of(questionnaire))
+        empty = _Batch(0, np.zeros(0, np.int64), np.zeros(0), [], np.zeros((0, width), DTYPE), [])
         return _version_frame(None, questionnaire, empty, include_text)
     if len(frames) == 1:
         return frames[0]
@@ -158,37 +159,56 @@ def responses_frame(
 
 @dataclass
 class _Batch:
-    """Responses of one questionnaire version, column by column."""
+    """Responses of one questionnaire version, column by column, in id order."""
 
     version_id: int
     ids: np.ndarray
     epochs: np.ndarray  # completion time, seconds since 1970 (NaN if incomplete)
     langs: list[str]
-    blob: bytes  # the packed answers of all rows, concatenated in id order
+    answers: np.ndarray  # (responses, layout columns) int16 codes
     texts: list[str | dict | None]
+
+    def reordered(self, order: np.ndarray) -> _Batch:
+        return _Batch(
+            self.version_id,
+            self.ids[order],
+            self.epochs[order],
+            [self.langs[i] for i in order],
+            self.answers[order],
+            [self.texts[i] for i in order] if self.texts else [],
+        )
 
 
 CHUNK = 500_000
 
 
 def _fetch_postgresql(survey_id: str, statuses: list[str], include_text: bool) -> list[_Batch]:
-    """Let the server concatenate each chunk's answers into one bytea: one round trip
-    per chunk instead of a Python object per row (the per-row cost dominated the load).
+    """Let the server pack each chunk of responses into one bytea of fixed-width records
+    (id, completion time, answers), read with a numpy structured dtype: one round trip
+    per chunk instead of a Python object per row, which dominated the load time.
 
-    The aggregates carry no ORDER BY (sorting them spilled to disk and doubled the
-    time); they all see a group's rows in the same order, so the arrays stay aligned
-    and :func:`_in_id_order` restores id order if the server did not keep it.
+    The aggregates carry no ORDER BY (sorting them spilled to disk and doubled the time);
+    all aggregates of a group see its rows in the same order, so they stay aligned, and
+    :func:`_in_id_order` restores id order if the server did not keep it.
     """
     texts = ", array_agg(texts::text)" if include_text else ""
     text_column = ", texts" if include_text else ""
     query = f"""
-        SELECT version_id, array_agg(id), array_agg(extract(epoch FROM completed_at)::float8),
-               array_agg(lang), string_agg(answers, ''::bytea){texts}
+        SELECT version_id, string_agg(lang, ','),
+               string_agg(int8send(id)
+                          || float8send(coalesce(date_part('epoch', completed_at), 'NaN'))
+                          || answers, ''::bytea){texts}
         FROM (SELECT id, version_id, completed_at, lang, answers{text_column} FROM response
               WHERE survey_id = %s AND status = ANY(%s) AND id > %s
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
+    widths = {
+        v.id: len(v.layout)
+        for v in db.session.scalars(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.survey_id == survey_id)
+        )
+    }
     parts: dict[int, list[_Batch]] = {}
     after = 0
     driver = db.session.connection().connection.driver_connection
@@ -197,14 +217,21 @@ def _fetch_postgresql(survey_id: str, statuses: list[str], include_text: bool) -
             rows = cursor.execute(query, (survey_id, statuses, after, CHUNK)).fetchall()
             seen = 0
             for row in rows:
-                ids = np.asarray(row[1], dtype=np.int64)
-                epochs = np.asarray(row[2], dtype=np.float64)  # None -> nan
+                record = np.dtype(
+                    [("id", ">i8"), ("epoch", ">f8"), ("answers", DTYPE, (widths[row[0]],))]
+                )
+                records = np.frombuffer(row[2], dtype=record)
                 batch = _Batch(
-                    row[0], ids, epochs, row[3], bytes(row[4]), row[5] if include_text else []
+                    row[0],
+                    records["id"].astype(np.int64),
+                    records["epoch"].astype(np.float64),
+                    row[1].split(","),
+                    records["answers"],
+                    row[3] if include_text else [],
                 )
                 parts.setdefault(row[0], []).append(_in_id_order(batch))
-                seen += len(ids)
-                after = max(after, int(ids.max()))
+                seen += len(records)
+                after = max(after, int(batch.ids[-1]))
             if seen < CHUNK:
                 break
     return [_merge(chunks) for chunks in parts.values()]
@@ -213,17 +240,7 @@ def _fetch_postgresql(survey_id: str, statuses: list[str], include_text: bool) -
 def _in_id_order(batch: _Batch) -> _Batch:
     if len(batch.ids) < 2 or bool(np.all(np.diff(batch.ids) > 0)):
         return batch
-    order = np.argsort(batch.ids, kind="stable")
-    width = len(batch.blob) // len(batch.ids)
-    rows = np.frombuffer(batch.blob, dtype=np.uint8).reshape(len(batch.ids), width)
-    return _Batch(
-        batch.version_id,
-        batch.ids[order],
-        batch.epochs[order],
-        [batch.langs[i] for i in order],
-        rows[order].tobytes(),
-        [batch.texts[i] for i in order] if batch.texts else [],
-    )
+    return batch.reordered(np.argsort(batch.ids, kind="stable"))
 
 
 def _fetch_rows(survey_id: str, statuses: list[str], include_text: bool) -> list[_Batch]:
@@ -248,7 +265,7 @@ def _fetch_rows(survey_id: str, statuses: list[str], include_text: bool) -> list
             np.asarray(ids, dtype=np.int64),
             np.asarray(epochs, dtype=np.float64),
             langs,
-            b"".join(blobs),
+            np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(ids), -1),
             texts_ if include_text else [],
         )
         for vid, (ids, epochs, langs, blobs, texts_) in columns.items()
@@ -263,7 +280,7 @@ def _merge(chunks: list[_Batch]) -> _Batch:
         np.concatenate([c.ids for c in chunks]),
         np.concatenate([c.epochs for c in chunks]),
         [lang for c in chunks for lang in c.langs],
-        b"".join(c.blob for c in chunks),
+        np.concatenate([c.answers for c in chunks]),
         [t for c in chunks for t in c.texts],
     )
 
@@ -277,7 +294,11 @@ def _version_frame(
     n = len(batch.ids)
     layout = version.layout if version is not None else layout_of(target)
     source = version.questionnaire if version is not None else target
-    matrix = np.frombuffer(batch.blob, dtype=DTYPE).reshape(n, len(layout))
+    codes = batch.answers.reshape(n, len(layout))
+    # One conversion to a float block with a row per column: each column below is then
+    # a contiguous view, not one strided copy per column (np.where on the transposed
+    # view is 2x faster than np.asfortranarray here).
+    values = np.where(codes.T == MISSING, np.nan, codes.T)
     position = {name: i for i, name in enumerate(layout)}
     data: dict[str, Any] = {
         "response_id": batch.ids,
@@ -285,20 +306,20 @@ def _version_frame(
         "lang": pd.Categorical(batch.langs),
     }
     texts = [_as_dict(t) for t in batch.texts] if include_text else []
+    absent = np.full(n, np.nan)
     for column in target.columns:
+        i = position.get(column.name)
         if column.kind == "text":
             if include_text:
                 data[column.name] = pd.Series([t.get(column.name) for t in texts], dtype="string")
-            continue
-        i = position.get(column.name)
-        codes = matrix[:, i] if i is not None else np.full(n, MISSING, dtype=DTYPE)
-        if column.kind == "single":
-            data[column.name] = _categorical(column, source.column_index.get(column.name), codes)
+        elif column.kind == "single":
+            column_codes = codes[:, i] if i is not None else np.full(n, MISSING, dtype=DTYPE)
+            data[column.name] = _categorical(
+                column, source.column_index.get(column.name), column_codes
+            )
         else:
-            values = codes.astype(np.float64)
-            values[codes == MISSING] = np.nan
-            data[column.name] = values
-    return pd.DataFrame(data)
+            data[column.name] = values[i] if i is not None else absent.copy()
+    return pd.DataFrame(data, copy=False)
 
 
 def _as_dict(value: str | dict | None) -> dict:

@@ -174,10 +174,10 @@ def test_batches_out_of_id_order_are_put_back_in_order():
         np.array([3, 1, 2]),
         np.array([3.0, 1.0, np.nan]),
         ["c", "a", "b"],
-        rows.tobytes(),
+        rows,
         ["{}", "{}", '{"X": "b"}'],
     )
     ordered = _in_id_order(batch)
     assert ordered.ids.tolist() == [1, 2, 3] and ordered.langs == ["a", "b", "c"]
-    assert np.frombuffer(ordered.blob, dtype="<i2").tolist() == [1, 10, 2, 20, 3, 30]
+    assert ordered.answers.tolist() == [[1, 10], [2, 20], [3, 30]]
     assert ordered.texts[1] == '{"X": "b"}' and np.isnan(ordered.epochs[1])
