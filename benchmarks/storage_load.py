@@ -103,6 +103,24 @@ def write_packed(conn, survey_id: str, version_id: int, matrix: np.ndarray) -> N
     conn.commit()
 
 
+def check_same(loaded: pd.DataFrame, frame: pd.DataFrame, matrix: np.ndarray, q) -> None:
+    """Fail loudly, saying what differs, if the loaded frame is not what was written."""
+    problems = []
+    if len(loaded) != len(frame):
+        problems.append(f"{len(loaded)} rows loaded, {len(frame)} written")
+    else:
+        reloaded = encode_frame(q, loaded)
+        rows, cols = np.nonzero(reloaded != matrix)
+        if len(rows):
+            problems.append(
+                f"{len(rows)} cells differ, first at row {rows[0]} column "
+                f"{q.numeric_columns[cols[0]].name}: {reloaded[rows[0], cols[0]]} loaded, "
+                f"{matrix[rows[0], cols[0]]} written; ids {loaded['response_id'][:3].tolist()}"
+            )
+    if problems:
+        raise SystemExit("the loaded frame differs from the data written: " + "; ".join(problems))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=1_000_000)
@@ -133,7 +151,7 @@ def main() -> None:
             lambda: responses_frame(survey.id, q, include_text=False),
             results,
         )
-        assert len(loaded) == n and (loaded["P_TA1"].to_numpy() == frame["P_TA1"].to_numpy()).all()
+        check_same(loaded, frame, matrix, q)
         sizes["packed bytea (PostgreSQL)"] = relation_mb(conn, "response")
 
         # one wide table, a smallint column per answer column

@@ -229,9 +229,10 @@ def _fetch_postgresql(survey_id: str, statuses: list[str], include_text: bool) -
                     records["answers"],
                     row[3] if include_text else [],
                 )
-                parts.setdefault(row[0], []).append(_in_id_order(batch))
+                ordered = _in_id_order(batch)
+                parts.setdefault(row[0], []).append(ordered)
                 seen += len(records)
-                after = max(after, int(batch.ids[-1]))
+                after = max(after, int(ordered.ids[-1]))
             if seen < CHUNK:
                 break
     return [_merge(chunks) for chunks in parts.values()]

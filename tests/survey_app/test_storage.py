@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text as sa_text
 
 from analysis.simulate import simulate_responses
 from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
@@ -181,3 +182,21 @@ def test_batches_out_of_id_order_are_put_back_in_order():
     assert ordered.ids.tolist() == [1, 2, 3] and ordered.langs == ["a", "b", "c"]
     assert ordered.answers.tolist() == [[1, 10], [2, 20], [3, 30]]
     assert ordered.texts[1] == '{"X": "b"}' and np.isnan(ordered.epochs[1])
+
+
+def test_chunks_stay_disjoint_when_the_server_scrambles_row_order(app, make_survey, monkeypatch):
+    """Regression: on PostgreSQL a chunk's rows reach the aggregate out of id order when
+    the planner re-sorts them by version in an external (disk) sort; the next chunk
+    must still start after the largest id, or responses are loaded twice."""
+    from survey_app import storage
+    from survey_app.demo import add_demo_responses
+
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 3000, seed=4)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(sa_text("SET work_mem = '64kB'"))  # force the disk sort
+    monkeypatch.setattr(storage, "CHUNK", 1000)
+    frame = responses_frame(survey.id, q)
+    assert len(frame) == 3000
+    assert frame["response_id"].is_unique and frame["response_id"].is_monotonic_increasing
+    assert (encode_frame(q, frame) == encode_frame(q, simulate_responses(q, 3000, seed=4))).all()
