@@ -47,8 +47,11 @@ def simulate_responses(q: Questionnaire, n: int, seed: int = 0) -> pd.DataFrame:
 
     columns: dict[str, np.ndarray] = {}
     perception_scores = []
+    general_expectation = rng.standard_normal(n)
     for d_index, section in enumerate(q.dimensions):
         latent = 0.65 * general + 0.75 * rng.standard_normal(n) + segment_shift
+        # what the respondent expects of this dimension, correlated across dimensions
+        expected = 0.5 * general_expectation + 0.6 * rng.standard_normal(n)
         level = 0.35 + 0.12 * d_index  # dimensions differ in how well they perform
         perception_scores.append(latent)
         for item in section.items:
@@ -57,8 +60,15 @@ def simulate_responses(q: Questionnaire, n: int, seed: int = 0) -> pd.DataFrame:
                 role = measure.role if measure is not None else "perception"
                 if role == "perception":
                     z = level + loading * latent + 0.55 * rng.standard_normal(n)
+                    if perception_scores[:-1] and item is section.items[0]:
+                        z = z + 0.35 * perception_scores[-2]  # a cross-loading, as in real data
                 else:
-                    z = level + ROLE_SHIFT[role] + 0.5 * rng.standard_normal(n) + 0.2 * general
+                    z = (
+                        level
+                        + ROLE_SHIFT[role]
+                        + 0.7 * loading * expected
+                        + 0.45 * rng.standard_normal(n)
+                    )
                 values = _to_scale(z, mid, spread, scale.min, scale.max)
                 if item.reverse:
                     values = scale.min + scale.max - values
