@@ -1,0 +1,151 @@
+"""From a wide frame to analysis-ready numbers: reverse keying, scales and scores.
+
+Every analysis reads its columns through :class:`SurveyData`, so reverse-keyed items are
+recoded (``min + max - x``) exactly once, here, before anything else happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from questionnaires import Column, Questionnaire, Section
+
+
+class AnalysisError(ValueError):
+    """The data cannot be analysed as asked; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A set of items scored together: a dimension under one measure, or an outcome."""
+
+    name: str  # <measure id>_<dimension id> with several measures, else the section id
+    section: Section
+    columns: tuple[str, ...]
+    measure_role: str | None = None  # expectation, perception, ... for dimensions
+
+
+def scales(q: Questionnaire) -> list[Scale]:
+    """Every scale of the questionnaire: each dimension under each measure, each outcome."""
+    result = []
+    for dim in q.dimensions:
+        for measure in q.measures or (None,):
+            name = (
+                f"{measure.id}_{dim.id}" if measure is not None and len(q.measures) > 1 else dim.id
+            )
+            columns = tuple(q.column_name(item, measure) for item in dim.items)
+            result.append(Scale(name, dim, columns, measure.role if measure else "perception"))
+    for outcome in q.outcomes:
+        columns = tuple(item.id for item in outcome.items if item.kind == "scale")
+        if columns:
+            result.append(Scale(outcome.id, outcome, columns))
+    return result
+
+
+def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
+    """Read a wide CSV with the questionnaire's column names (blank cells are missing).
+
+    Columns the questionnaire does not define (ids, timestamps) are ignored; a numeric
+    column with a value that is not a number names the column and the row.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise AnalysisError(f"{path}: cannot read the CSV file: {exc}") from exc
+    known = [c for c in q.columns if c.name in raw.columns]
+    if not known:
+        raise AnalysisError(
+            f"{path}: none of the questionnaire's columns ({q.columns[0].name}, ...) is in the file"
+        )
+    frame = pd.DataFrame(index=raw.index)
+    for column in known:
+        values = raw[column.name]
+        if column.kind in ("text", "single"):
+            frame[column.name] = values
+            continue
+        numbers = pd.to_numeric(values.str.strip(), errors="coerce")
+        bad = numbers.isna() & values.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise AnalysisError(
+                f"{path}: column {column.name}, row {row + 2}: {values.iloc[row]!r} is not a number"
+            )
+        frame[column.name] = numbers.astype(np.float64)
+    return frame
+
+
+@dataclass
+class SurveyData:
+    """A wide frame with its questionnaire; numeric item values with reverse keying applied."""
+
+    q: Questionnaire
+    frame: pd.DataFrame
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def scales(self) -> list[Scale]:
+        return scales(self.q)
+
+    def scale(self, name: str) -> Scale:
+        for s in self.scales:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def validate(self) -> None:
+        """Refuse answers outside their scale before any analysis runs (names the cell)."""
+        for column in self.q.columns:
+            if column.item.scale is not None and column.name in self.frame:
+                self._item(column.name)
+
+    def values(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+        """An (n, k) float matrix of scale columns, reverse-keyed items recoded, NaN missing."""
+        out = np.empty((len(self.frame), len(columns)), dtype=np.float64)
+        for j, name in enumerate(columns):
+            out[:, j] = self._item(name)
+        return out
+
+    def _item(self, name: str) -> np.ndarray:
+        key = ("item", name)
+        if key not in self._cache:
+            if name not in self.frame:
+                raise AnalysisError(f"column {name} is not in the data")
+            column: Column = self.q.column(name)
+            values = pd.to_numeric(self.frame[name], errors="coerce").to_numpy(np.float64)
+            scale = column.item.scale
+            if scale is not None:
+                outside = np.isfinite(values) & ((values < scale.min) | (values > scale.max))
+                if outside.any():
+                    row = int(np.flatnonzero(outside)[0])
+                    raise AnalysisError(
+                        f"column {name}, row {row + 1}: {values[row]:g} lies outside the "
+                        f"scale {scale.min}..{scale.max}"
+                    )
+            if column.item.reverse:
+                values = scale.min + scale.max - values  # the one place reverse keying happens
+            self._cache[key] = values
+        return self._cache[key]
+
+    def complete(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Rows answered on every one of ``columns`` (listwise deletion)."""
+        return np.isfinite(self.values(columns)).all(axis=1)
+
+    def score(self, scale: Scale) -> np.ndarray:
+        """A scale score: the mean of its items; NaN unless every item is answered."""
+        key = ("score", scale.name)
+        if key not in self._cache:
+            self._cache[key] = self.values(scale.columns).mean(axis=1)
+        return self._cache[key]
+
+    def dimension_scores(self, role: str) -> pd.DataFrame:
+        """One score column per dimension, under the measure with ``role``."""
+        wanted = [
+            s for s in self.scales if s.section.kind == "dimension" and s.measure_role == role
+        ]
+        return pd.DataFrame({s.section.id: self.score(s) for s in wanted}, index=self.frame.index)

@@ -1,0 +1,201 @@
+"""Key-driver analysis: satisfaction regressed on the perception dimension scores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import factorial
+
+import numpy as np
+from scipy import linalg
+
+from .data import AnalysisError
+
+MAX_SHAPLEY_DRIVERS = 15
+
+
+@dataclass(frozen=True)
+class Regression:
+    n: int
+    names: tuple[str, ...]
+    coef: dict[str, float]
+    se_hc3: dict[str, float]
+    std_beta: dict[str, float]
+    r2: float
+    adj_r2: float
+    vif: dict[str, float]
+    relative_weights: dict[str, float]
+    relative_weights_pct: dict[str, float]
+    shapley: dict[str, float] | None
+    bootstrap: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+
+
+def relative_weights(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
+    r"""Johnson's relative weights; they sum to :math:`R^2`.
+
+    Notes
+    -----
+    With :math:`R_{xx} = V \operatorname{diag}(\lambda) V^T` and
+    :math:`\Lambda = V \operatorname{diag}(\sqrt{\lambda}) V^T`, the weights are
+    :math:`(\Lambda \circ \Lambda)(\Lambda^{-1} r_{xy})^{\circ 2}`.
+
+    References
+    ----------
+    Johnson, J. W. (2000). A heuristic method for estimating the relative weight of
+    predictor variables in multiple regression. Multivariate Behavioral Research, 35, 1-19.
+    """
+    values, vectors = linalg.eigh(rxx)
+    lam = vectors @ np.diag(np.sqrt(np.maximum(values, 0))) @ vectors.T
+    beta = linalg.solve(lam, rxy)
+    return (lam**2) @ beta**2
+
+
+def shapley_r2(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
+    r"""Shapley value decomposition of :math:`R^2` (LMG general dominance), exactly.
+
+    Notes
+    -----
+    :math:`\phi_j = \sum_{S \subseteq N \setminus j} \frac{|S|!(k-|S|-1)!}{k!}
+    (R^2_{S \cup j} - R^2_S)` with :math:`R^2_S = r_S^T R_{SS}^{-1} r_S`, over all
+    :math:`2^k` subsets (Lindeman, Merenda & Gold, 1980).
+
+    References
+    ----------
+    Thomas, D. R., Zumbo, B. D., Kwan, E., & Schweitzer, L. (2014). On Johnson's (2000)
+    relative weights method for assessing variable importance. Educational and
+    Psychological Measurement, 74, 1047-1070.
+    """
+    k = len(rxy)
+    r2 = np.zeros(1 << k)
+    for mask in range(1, 1 << k):
+        idx = [j for j in range(k) if mask >> j & 1]
+        r2[mask] = rxy[idx] @ linalg.solve(rxx[np.ix_(idx, idx)], rxy[idx], assume_a="pos")
+    weights = [factorial(s) * factorial(k - s - 1) / factorial(k) for s in range(k)]
+    phi = np.zeros(k)
+    for j in range(k):
+        bit = 1 << j
+        for mask in range(1 << k):
+            if not mask & bit:
+                phi[j] += weights[bin(mask).count("1")] * (r2[mask | bit] - r2[mask])
+    return phi
+
+
+def regression(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: tuple[str, ...],
+    bootstrap: int = 0,
+    seed: int = 0,
+    level: float = 0.95,
+) -> Regression:
+    r"""OLS of ``y`` on ``x`` (listwise) with HC3 standard errors and importance measures.
+
+    Parameters
+    ----------
+    x : ndarray
+        (n, k) driver scores; y : ndarray, (n,) outcome score.
+    bootstrap : int
+        Resamples for percentile intervals of the relative weights and Shapley values
+        (0 for none).
+
+    Notes
+    -----
+    HC3: :math:`(X^TX)^{-1} X^T \operatorname{diag}(e_i^2/(1-h_i)^2) X (X^TX)^{-1}`
+    (MacKinnon & White, 1985; R's ``sandwich::vcovHC(type = "HC3")``). Standardized betas
+    are :math:`b_j s_{x_j}/s_y`; VIF is the diagonal of :math:`R_{xx}^{-1}`.
+    """
+    rows = np.isfinite(x).all(axis=1) & np.isfinite(y)
+    x, y = x[rows], y[rows]
+    n, k = x.shape
+    if n <= k + 1:
+        raise AnalysisError(f"too few complete responses ({n}) for a regression on {k} drivers")
+    sd_x = x.std(axis=0, ddof=1)
+    if (sd_x == 0).any():
+        constant = names[int(np.flatnonzero(sd_x == 0)[0])]
+        raise AnalysisError(f"driver {constant} has the same score in every response")
+    if y.std(ddof=1) == 0:
+        raise AnalysisError("the outcome has the same score in every response")
+    design = np.column_stack([np.ones(n), x])
+    xtx = design.T @ design
+    try:
+        xtx_inv = linalg.inv(xtx)
+    except linalg.LinAlgError as exc:
+        raise AnalysisError("the drivers are collinear (singular matrix)") from exc
+    b = xtx_inv @ design.T @ y
+    resid = y - design @ b
+    leverage = np.einsum("ij,jk,ik->i", design, xtx_inv, design)
+    w = (resid / (1 - leverage)) ** 2
+    hc3 = xtx_inv @ (design * w[:, None]).T @ design @ xtx_inv
+    tss = ((y - y.mean()) ** 2).sum()
+    r2 = 1 - (resid**2).sum() / tss
+    corr = np.corrcoef(np.column_stack([x, y]), rowvar=False)
+    rxx, rxy = corr[:k, :k], corr[:k, k]
+    rw = relative_weights(rxx, rxy)
+    shap = shapley_r2(rxx, rxy) if k <= MAX_SHAPLEY_DRIVERS else None
+    labels = ("intercept", *names)
+    result = Regression(
+        n=n,
+        names=names,
+        coef=dict(zip(labels, map(float, b), strict=True)),
+        se_hc3=dict(zip(labels, map(float, np.sqrt(np.diag(hc3))), strict=True)),
+        std_beta=dict(zip(names, map(float, b[1:] * sd_x / y.std(ddof=1)), strict=True)),
+        r2=float(r2),
+        adj_r2=float(1 - (1 - r2) * (n - 1) / (n - k - 1)),
+        vif=dict(zip(names, map(float, np.diag(linalg.inv(rxx))), strict=True)),
+        relative_weights=dict(zip(names, map(float, rw), strict=True)),
+        relative_weights_pct=dict(zip(names, map(float, 100 * rw / rw.sum()), strict=True)),
+        shapley=dict(zip(names, map(float, shap), strict=True)) if shap is not None else None,
+    )
+    if bootstrap:
+        result.bootstrap.update(_bootstrap(x, y, names, bootstrap, seed, level, shap is not None))
+    return result
+
+
+def _bootstrap(x, y, names, times, seed, level, with_shapley):
+    """Percentile intervals of the importance measures over row resamples."""
+    rng = np.random.default_rng(seed)
+    n, k = x.shape
+    data = np.column_stack([x, y])
+    rws, shaps = np.empty((times, k)), np.empty((times, k))
+    for i in range(times):
+        sample = data[rng.integers(0, n, n)]
+        corr = np.corrcoef(sample, rowvar=False)
+        rws[i] = relative_weights(corr[:k, :k], corr[:k, k])
+        if with_shapley:
+            shaps[i] = shapley_r2(corr[:k, :k], corr[:k, k])
+    tail = (1 - level) / 2 * 100
+    out = {"relative_weights": _intervals(rws, names, tail)}
+    if with_shapley:
+        out["shapley"] = _intervals(shaps, names, tail)
+    return out
+
+
+def _intervals(draws, names, tail):
+    low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
+    return {name: (float(lo), float(hi)) for name, lo, hi in zip(names, low, high, strict=True)}
+
+
+def importance_performance(importance: dict[str, float], performance: dict[str, float]):
+    """Importance-performance quadrants (Martilla & James, 1977), split at the means.
+
+    Returns, per dimension, its importance, performance and quadrant: ``concentrate
+    here`` (important, performing below average), ``keep up the good work``, ``low
+    priority``, ``possible overkill``.
+    """
+    names = list(importance)
+    imp_mean = float(np.mean([importance[d] for d in names]))
+    perf_mean = float(np.mean([performance[d] for d in names]))
+    result = {}
+    for d in names:
+        high_imp, high_perf = importance[d] >= imp_mean, performance[d] >= perf_mean
+        quadrant = {
+            (True, False): "concentrate here",
+            (True, True): "keep up the good work",
+            (False, False): "low priority",
+            (False, True): "possible overkill",
+        }[(high_imp, high_perf)]
+        result[d] = {
+            "importance": importance[d],
+            "performance": performance[d],
+            "quadrant": quadrant,
+        }
+    return result

@@ -1,0 +1,88 @@
+"""SERVQUAL gaps and the zone of tolerance, per dimension."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .data import AnalysisError, SurveyData
+
+
+@dataclass(frozen=True)
+class Gap:
+    n: int
+    expectation: float
+    perception: float
+    gap: float
+    gap_ci: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Zone:
+    n: int
+    adequate: float
+    desired: float
+    perception: float
+    msa: float  # measure of service adequacy: perception - adequate
+    mss: float  # measure of service superiority: perception - desired
+    position: str  # below, within or above the zone
+    share_within: float  # respondents whose perception lies in their own zone
+
+
+def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np.ndarray]]:
+    q = data.q
+    measures = [q.measure_by_role(role) for role in roles]
+    columns = [[q.column_name(item, m) for item in dimension.items] for m in measures]
+    rows = data.complete([c for cols in columns for c in cols])
+    return int(rows.sum()), [data.values(cols)[rows].mean(axis=1) for cols in columns]
+
+
+def gaps(data: SurveyData, level: float = 0.95) -> dict[str, Gap]:
+    """Mean expectation, mean perception and the gap P - E with a t interval, per dimension.
+
+    Notes
+    -----
+    Respondents who answered every item of the dimension under both measures; a score
+    is the mean of its items; the interval is the one-sample t interval of the paired
+    differences (R's ``t.test(P - E)``).
+
+    References
+    ----------
+    Parasuraman, A., Zeithaml, V. A., & Berry, L. L. (1988). SERVQUAL: A multiple-item
+    scale for measuring consumer perceptions of service quality. Journal of Retailing,
+    64(1), 12-40.
+    """
+    result = {}
+    for dim in data.q.dimensions:
+        n, (e, p) = _scores(data, dim, ["expectation", "perception"])
+        if n < 2:
+            raise AnalysisError(f"dimension {dim.id}: fewer than 2 complete responses")
+        diff = p - e
+        sd = diff.std(ddof=1)
+        half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)
+        mean = float(diff.mean())
+        result[dim.id] = Gap(n, float(e.mean()), float(p.mean()), mean, (mean - half, mean + half))
+    return result
+
+
+def zone_of_tolerance(data: SurveyData) -> dict[str, Zone]:
+    """Where perception lies against the adequate and desired service, per dimension.
+
+    References
+    ----------
+    Zeithaml, V. A., Berry, L. L., & Parasuraman, A. (1993). The nature and
+    determinants of customer expectations of service. Journal of the Academy of
+    Marketing Science, 21, 1-12.
+    """
+    result = {}
+    for dim in data.q.dimensions:
+        n, (a, d, p) = _scores(data, dim, ["adequate", "desired", "perception"])
+        if n < 1:
+            raise AnalysisError(f"dimension {dim.id}: no complete responses")
+        pa, pd_, pp = float(a.mean()), float(d.mean()), float(p.mean())
+        position = "below" if pp < pa else "above" if pp > pd_ else "within"
+        within = float(((p >= a) & (p <= d)).mean())
+        result[dim.id] = Zone(n, pa, pd_, pp, pp - pa, pp - pd_, position, within)
+    return result

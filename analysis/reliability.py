@@ -1,0 +1,127 @@
+"""Reliability of a scale: Cronbach's alpha, its Feldt interval, McDonald's omega."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from .data import AnalysisError
+from .efa import minres
+from .moments import Moments
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    r_drop: float
+    alpha_if_deleted: float
+
+
+@dataclass(frozen=True)
+class Reliability:
+    n: int
+    alpha: float
+    std_alpha: float
+    alpha_ci: tuple[float, float]
+    omega_total: float
+    items: dict[str, ItemStats]
+
+
+def cronbach_alpha(cov: np.ndarray) -> float:
+    r"""Cronbach's alpha from a covariance matrix.
+
+    Notes
+    -----
+    :math:`\alpha = \frac{k}{k-1}\left(1 - \frac{\operatorname{tr} C}{\sum_{ij} C_{ij}}\right)`,
+    as ``psych::alpha``'s ``raw_alpha``.
+
+    References
+    ----------
+    Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
+    Psychometrika, 16, 297-334.
+    """
+    k = cov.shape[0]
+    return float(k / (k - 1) * (1 - np.trace(cov) / cov.sum()))
+
+
+def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, float]:
+    r"""Feldt's confidence interval for alpha, as ``psych::alpha.ci``.
+
+    Notes
+    -----
+    With :math:`F` the F distribution on :math:`n-1` and :math:`(n-1)(k-1)` degrees of
+    freedom and :math:`p = 1 - \text{level}`, the interval is
+    :math:`1 - (1-\alpha) F_{1-p/2}` to :math:`1 - (1-\alpha) F_{p/2}`.
+
+    References
+    ----------
+    Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for
+    coefficient alpha. Applied Psychological Measurement, 11, 93-103.
+    """
+    p = 1 - level
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    low = 1 - (1 - alpha) * stats.f.ppf(1 - p / 2, df1, df2)
+    high = 1 - (1 - alpha) * stats.f.ppf(p / 2, df1, df2)
+    return float(low), float(high)
+
+
+def omega_total(corr: np.ndarray) -> float:
+    r"""McDonald's omega total from a one-factor minres solution.
+
+    Notes
+    -----
+    As ``psych::omega(x, nfactors = 1)$omega.tot``: items with a negative loading are
+    flipped, then :math:`\omega_t = (V_t - \sum u^2_i) / V_t` with :math:`V_t` the sum of
+    all entries of the correlation matrix and :math:`u^2_i = 1 - h^2_i` the uniquenesses.
+
+    References
+    ----------
+    McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum.
+    """
+    loadings = minres(corr, 1).loadings[:, 0]
+    signs = np.where(loadings < 0, -1.0, 1.0)
+    flipped = corr * np.outer(signs, signs)
+    uniqueness = 1 - loadings**2
+    vt = flipped.sum()
+    return float((vt - uniqueness.sum()) / vt)
+
+
+def reliability(m: Moments) -> Reliability:
+    """Alpha, standardized alpha, Feldt 95% CI, omega total and item statistics of a scale.
+
+    Parameters
+    ----------
+    m : Moments
+        Listwise moments of the scale's items (reverse-keyed items already recoded).
+
+    Notes
+    -----
+    Standardized alpha is alpha of the correlation matrix. ``r_drop`` is the
+    correlation of an item with the sum of the other items; ``alpha_if_deleted`` the
+    alpha of the other items (``psych::alpha``'s ``item.stats$r.drop`` and
+    ``alpha.drop$raw_alpha``).
+    """
+    k = len(m.columns)
+    if k < 2:
+        raise AnalysisError(f"a scale needs at least 2 items ({', '.join(m.columns)})")
+    if m.n <= k:
+        raise AnalysisError(f"too few complete responses ({m.n}) for a scale of {k} items")
+    cov, corr = m.cov, m.corr  # corr refuses a constant item
+    alpha = cronbach_alpha(cov)
+    std_alpha = cronbach_alpha(corr)
+    items = {}
+    for i, name in enumerate(m.columns):
+        rest = [j for j in range(k) if j != i]
+        rest_cov = cov[np.ix_(rest, rest)]
+        r_drop = (cov[i].sum() - cov[i, i]) / np.sqrt(cov[i, i] * rest_cov.sum())
+        deleted = cronbach_alpha(rest_cov) if k > 2 else float(cov[0, 1] / cov[rest[0], rest[0]])
+        items[name] = ItemStats(float(r_drop), deleted)
+    return Reliability(
+        n=m.n,
+        alpha=alpha,
+        std_alpha=std_alpha,
+        alpha_ci=feldt_ci(alpha, m.n, k),
+        omega_total=omega_total(corr),
+        items=items,
+    )

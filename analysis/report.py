@@ -1,0 +1,232 @@
+"""The full report: every analysis the questionnaire supports, as one JSON-ready dict.
+
+Keys follow the documented interface (``n_responses``, ``reliability.<scale>...``,
+``efa``, ``cfa``, ``gaps``, ``regression``, ``loyalty``); more sections are added after
+them. A section the questionnaire cannot support, or the data cannot (too few
+responses, a constant item, a singular matrix), carries a ``note`` instead of numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .cfa import cfa
+from .data import AnalysisError, SurveyData
+from .drivers import importance_performance, regression
+from .efa import efa
+from .gaps import gaps, zone_of_tolerance
+from .loyalty import loyalty_models, ordinal_logit
+from .moments import MomentCache
+from .reliability import reliability
+from .segments import compare_segments, nps, wave_change
+
+
+def _section(build: Callable[[], Any]) -> Any:
+    try:
+        return build()
+    except AnalysisError as exc:
+        return {"note": str(exc)}
+    except np.linalg.LinAlgError as exc:
+        return {"note": f"singular matrix: {exc}"}
+
+
+def _perception_items(data: SurveyData) -> list[tuple[str, list[str]]]:
+    """(dimension id, perception columns) of every dimension."""
+    q = data.q
+    measure = q.measure_by_role("perception") if q.measures else None
+    if q.measures and measure is None:
+        return []
+    return [(d.id, [q.column_name(i, measure) for i in d.items]) for d in q.dimensions]
+
+
+def build_report(
+    data: SurveyData,
+    *,
+    factors: int | None = None,
+    extraction: str = "minres",
+    rotation: str = "oblimin",
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Run every analysis the questionnaire supports on ``data``."""
+    q = data.q
+    data.validate()  # bad data fails the whole report, with the cell named
+    all_columns = [c for s in data.scales for c in s.columns]
+    moments = MomentCache(data, list(dict.fromkeys(all_columns)))
+    report: dict[str, Any] = {"n_responses": int(len(data.frame))}
+
+    report["reliability"] = {
+        s.name: _section(lambda s=s: _reliability(moments.get(s.columns))) for s in data.scales
+    }
+    dims = _perception_items(data)
+    items = tuple(c for _, cols in dims for c in cols)
+    if len(items) >= 3:
+        report["efa"] = _section(lambda: _efa(moments.get(items), factors, extraction, rotation))
+        groups, start = [], 0
+        for _, cols in dims:
+            groups.append(list(range(start, start + len(cols))))
+            start += len(cols)
+        report["cfa"] = _section(lambda: _cfa(moments.get(items), groups))
+    else:
+        report["efa"] = report["cfa"] = {"note": "fewer than 3 perception items"}
+
+    if q.measure_by_role("expectation") and q.measure_by_role("perception"):
+        report["gaps"] = _section(lambda: {d: vars(g) for d, g in gaps(data).items()})
+    else:
+        report["gaps"] = {"note": "the questionnaire has no expectation and perception measures"}
+    if q.measure_by_role("adequate") and q.measure_by_role("desired"):
+        report["zone_of_tolerance"] = _section(
+            lambda: {d: vars(z) for d, z in zone_of_tolerance(data).items()}
+        )
+
+    satisfaction = _outcome_score(data, "satisfaction")
+    loyalty = _outcome_score(data, "loyalty")
+    if satisfaction is None or not dims:
+        report["regression"] = {"note": "the questionnaire has no satisfaction outcome"}
+    else:
+        report["regression"] = _section(lambda: _regression(data, satisfaction, bootstrap, seed))
+        if "coef" in report["regression"]:
+            report["importance_performance"] = _ipa(data, report)
+    if satisfaction is None or loyalty is None:
+        report["loyalty"] = {"note": "the questionnaire needs satisfaction and loyalty outcomes"}
+    else:
+        report["loyalty"] = _section(lambda: _loyalty(data, satisfaction, loyalty))
+
+    nps_items = [i for i in q.items if i.kind == "nps"]
+    if nps_items:
+        report["nps"] = {
+            i.id: _section(lambda i=i: vars(nps(data.frame[i.id].to_numpy(float))))
+            for i in nps_items
+        }
+    if q.segments:
+        report["segments"] = _segments(data, satisfaction, dims, nps_items)
+    return _clean(report)
+
+
+def _reliability(m) -> dict:
+    r = reliability(m)
+    return {
+        "n": r.n,
+        "alpha": r.alpha,
+        "std_alpha": r.std_alpha,
+        "alpha_ci": list(r.alpha_ci),
+        "omega_total": r.omega_total,
+        "items": {c: vars(s) for c, s in r.items.items()},
+    }
+
+
+def _efa(m, factors, extraction, rotation) -> dict:
+    r = efa(m, factors, extraction, rotation)
+    return {
+        "n": r.n,
+        "kmo": r.kmo,
+        "kmo_items": r.kmo_items,
+        "bartlett": r.bartlett,
+        "parallel_suggests": r.parallel_suggests,
+        "n_factors": r.n_factors,
+        "extraction": r.extraction,
+        "rotation": r.rotation,
+        "loadings": {c: list(r.loadings[i]) for i, c in enumerate(r.columns)},
+        "communalities": dict(zip(r.columns, r.communalities, strict=True)),
+        "factor_correlations": r.phi.tolist(),
+    }
+
+
+def _cfa(m, groups) -> dict:
+    r = cfa(m.cov, m.n, groups, m.columns)
+    out = {k: getattr(r, k) for k in ("n", "chi2", "df", "p", "cfi", "tli", "rmsea", "srmr")}
+    out["rmsea_ci"] = list(r.rmsea_ci)
+    out["std_loadings"] = r.std_loadings
+    out["factor_correlations"] = r.factor_correlations.tolist()
+    if not r.converged:
+        out["warning"] = "the optimiser did not report convergence"
+    return out
+
+
+def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
+    scales = [s for s in data.scales if s.section.kind == "outcome" and s.section.role == role]
+    return data.score(scales[0]) if scales else None
+
+
+def _regression(data: SurveyData, satisfaction: np.ndarray, bootstrap: int, seed: int) -> dict:
+    scores = data.dimension_scores("perception")
+    r = regression(scores.to_numpy(), satisfaction, tuple(scores.columns), bootstrap, seed)
+    out = {k: getattr(r, k) for k in ("n", "coef", "se_hc3", "std_beta", "r2", "adj_r2", "vif")}
+    out["relative_weights"] = r.relative_weights
+    out["relative_weights_pct"] = r.relative_weights_pct
+    if r.shapley is not None:
+        out["shapley"] = r.shapley
+    else:
+        out["shapley"] = {"note": "more than 15 drivers: exact Shapley values not computed"}
+    if r.bootstrap:
+        out["bootstrap"] = {"resamples": bootstrap, "level": 0.95, **r.bootstrap}
+    return out
+
+
+def _ipa(data: SurveyData, report: dict) -> dict:
+    importance = report["regression"]["relative_weights"]
+    scores = data.dimension_scores("perception")
+    performance = {d: float(np.nanmean(scores[d])) for d in importance}
+    out = {"performance_is": "mean perception", **importance_performance(importance, performance)}
+    if isinstance(report.get("gaps"), dict) and "note" not in report["gaps"]:
+        gap_perf = {d: report["gaps"][d]["gap"] for d in importance}
+        out["by_gap"] = importance_performance(importance, gap_perf)
+    return out
+
+
+def _loyalty(data: SurveyData, satisfaction: np.ndarray, loyalty: np.ndarray) -> dict:
+    m = loyalty_models(satisfaction, loyalty)
+    out = vars(m).copy()
+    items = [i for o in data.q.outcomes if o.role == "loyalty" for i in o.items]
+    out["ordinal"] = {
+        i.id: _section(lambda i=i: vars(ordinal_logit(satisfaction, data.values([i.id])[:, 0])))
+        for i in items
+    }
+    return out
+
+
+def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
+    scores: dict[str, np.ndarray] = {}
+    if satisfaction is not None:
+        scores["satisfaction"] = satisfaction
+    dimension_scores = data.dimension_scores("perception") if dims else None
+    if dimension_scores is not None:
+        for d in dimension_scores:
+            scores[d] = dimension_scores[d].to_numpy()
+    for item in nps_items:
+        scores[item.id] = data.frame[item.id].to_numpy(float)
+    out = {}
+    for item in (i for s in data.q.segments for i in s.items):
+        groups = data.frame.get(item.id)
+        if groups is None:
+            continue
+        section = {
+            name: _section(lambda v=v, g=groups: compare_segments(v, g))
+            for name, v in scores.items()
+        }
+        if item.id == "wave":
+            order = [c.id for c in item.choices]
+            section["change"] = {
+                name: wave_change(v, groups.astype("object"), order) for name, v in scores.items()
+            }
+        out[item.id] = section
+    return out
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: numpy scalars to Python, NaN and infinity to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    return value

@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.__main__ import main
+from analysis.data import AnalysisError, SurveyData, read_csv
+from analysis.loyalty import ordinal_logit
+from analysis.report import build_report
+from analysis.segments import nps
+from analysis.simulate import simulate_responses
+from questionnaires import SHIPPED_DIR, load_questionnaire
+
+SERVQUAL = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
+REQUIRED = {
+    "reliability": {"n", "alpha", "std_alpha", "alpha_ci", "omega_total", "items"},
+    "efa": {
+        "n",
+        "kmo",
+        "kmo_items",
+        "bartlett",
+        "parallel_suggests",
+        "n_factors",
+        "extraction",
+        "rotation",
+        "loadings",
+        "communalities",
+    },
+    "cfa": {"n", "chi2", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci", "srmr"},
+    "regression": {"n", "coef", "se_hc3", "std_beta", "r2", "adj_r2", "vif", "relative_weights"},
+    "loyalty": {"n", "linear_r2", "quadratic_r2", "quadratic_coef", "quadratic_p"},
+}
+
+
+def report_of(name: str, n: int = 400, seed: int = 1, **kw):
+    q = load_questionnaire(SHIPPED_DIR / f"{name}.yaml")
+    return q, build_report(SurveyData(q, simulate_responses(q, n, seed=seed)), **kw)
+
+
+def test_cli_writes_every_documented_key(tmp_path, capsys):
+    out = tmp_path / "out.json"
+    code = main(
+        [
+            "report",
+            str(SHIPPED_DIR.parent / "tests/reference/servqual-22.csv"),
+            "--questionnaire",
+            str(SHIPPED_DIR / "servqual-22.yaml"),
+            "--factors",
+            "5",
+            "--extraction",
+            "ml",
+            "--rotation",
+            "varimax",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Reliability" in printed and "RMSEA" in printed
+    result = json.loads(out.read_text())  # strict JSON: no NaN
+    assert result["n_responses"] == 600
+    for section, keys in REQUIRED.items():
+        body = result[section]
+        if section == "reliability":
+            for scale in ("E_tangibles", "P_empathy", "satisfaction", "loyalty"):
+                assert keys <= set(body[scale])
+                assert set(
+                    body[scale]["items"][
+                        "SAT1" if scale == "satisfaction" else next(iter(body[scale]["items"]))
+                    ]
+                ) == {"r_drop", "alpha_if_deleted"}
+        else:
+            assert keys <= set(body), section
+    assert len(result["efa"]["loadings"]["P_TA1"]) == 5
+    assert result["efa"]["extraction"] == "ml" and result["efa"]["rotation"] == "varimax"
+    assert set(result["gaps"]["tangibles"]) >= {"n", "expectation", "perception", "gap", "gap_ci"}
+    assert set(result["regression"]["coef"]) == {
+        "intercept",
+        "tangibles",
+        "reliability",
+        "responsiveness",
+        "assurance",
+        "empathy",
+    }
+
+
+def test_cli_runs_as_a_module(tmp_path):
+    csv = tmp_path / "data.csv"
+    simulate_responses(SERVQUAL, 300, seed=3).to_csv(csv, index=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "report",
+            str(csv),
+            "-q",
+            str(SHIPPED_DIR / "servqual-22.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "servqual-22: 300 responses" in done.stdout
+
+
+def test_bad_csv_cell_is_named_by_column_and_row(tmp_path, capsys):
+    frame = simulate_responses(SERVQUAL, 20, seed=3).astype({"P_TA2": object})
+    frame.loc[6, "P_TA2"] = "five"
+    csv = tmp_path / "bad.csv"
+    frame.to_csv(csv, index=False)
+    assert main(["report", str(csv), "-q", str(SHIPPED_DIR / "servqual-22.yaml")]) == 1
+    assert "column P_TA2, row 8: 'five' is not a number" in capsys.readouterr().err
+
+
+def test_value_outside_the_scale_is_refused():
+    frame = simulate_responses(SERVQUAL, 50, seed=3)
+    frame.loc[4, "E_RE1"] = 9
+    with pytest.raises(AnalysisError, match="column E_RE1, row 5: 9 lies outside the scale 1..7"):
+        build_report(SurveyData(SERVQUAL, frame))
+
+
+def test_csv_without_questionnaire_columns_is_refused(tmp_path):
+    csv = tmp_path / "other.csv"
+    csv.write_text("a,b\n1,2\n")
+    with pytest.raises(AnalysisError, match="none of the questionnaire's columns"):
+        read_csv(csv, SERVQUAL)
+
+
+def test_truncated_csv_is_refused(tmp_path):
+    csv = tmp_path / "cut.csv"
+    csv.write_bytes(b'P_TA1,P_TA2\n1,2\n3,"4')
+    with pytest.raises(AnalysisError, match="cannot read the CSV file"):
+        read_csv(csv, SERVQUAL)
+
+
+def test_reverse_keyed_item_is_recoded_once():
+    q = load_questionnaire(SHIPPED_DIR / "genetic-lab.yaml")
+    frame = simulate_responses(q, 30, seed=2)
+    data = SurveyData(q, frame)
+    raw = frame["P_RE4"].to_numpy()
+    np.testing.assert_array_equal(data.values(["P_RE4"])[:, 0], 8 - raw)
+    np.testing.assert_array_equal(data.values(["P_RE4"])[:, 0], 8 - raw)  # cached, not twice
+    assert data.values(["P_RE1"])[0, 0] == frame["P_RE1"][0]
+
+
+def test_too_few_responses_give_notes_not_crashes():
+    _, report = report_of("servqual-22", n=3)
+    assert "too few" in report["efa"]["note"]
+    assert "too few" in report["cfa"]["note"]
+    assert "too few" in report["regression"]["note"]
+    json.dumps(report, allow_nan=False)
+
+
+def test_constant_item_gives_clear_notes():
+    frame = simulate_responses(SERVQUAL, 300, seed=5)
+    frame["P_TA1"] = 4.0
+    report = build_report(SurveyData(SERVQUAL, frame))
+    message = "item P_TA1 has the same answer in every response"
+    assert report["reliability"]["P_tangibles"]["note"] == message
+    assert report["efa"]["note"] == message
+    assert "alpha" in report["reliability"]["E_tangibles"]  # the rest is still computed
+    json.dumps(report, allow_nan=False)
+
+
+def test_duplicated_item_makes_a_singular_matrix_note():
+    frame = simulate_responses(SERVQUAL, 300, seed=5)
+    frame["P_RE2"] = frame["P_RE1"]
+    report = build_report(SurveyData(SERVQUAL, frame))
+    assert "singular" in report["efa"]["note"]
+    assert "singular" in report["cfa"]["note"]
+    json.dumps(report, allow_nan=False)
+
+
+def test_sections_the_questionnaire_cannot_support_say_why():
+    _, report = report_of("servperf-short")
+    assert "no expectation and perception" in report["gaps"]["note"]
+    assert "satisfaction and loyalty" in report["loyalty"]["note"]
+    assert report["regression"]["r2"] > 0
+    assert set(report["reliability"]) == {
+        "tangibles",
+        "reliability",
+        "responsiveness",
+        "assurance",
+        "empathy",
+        "satisfaction",
+    }
+
+
+def test_zone_of_tolerance_positions():
+    _, report = report_of("zone-of-tolerance", n=500)
+    zone = report["zone_of_tolerance"]
+    for dim in zone.values():
+        assert dim["adequate"] < dim["desired"]
+        assert dim["msa"] == pytest.approx(dim["perception"] - dim["adequate"])
+        expected = (
+            "below"
+            if dim["perception"] < dim["adequate"]
+            else "above"
+            if dim["perception"] > dim["desired"]
+            else "within"
+        )
+        assert dim["position"] == expected and 0 <= dim["share_within"] <= 1
+
+
+def test_nps_by_hand():
+    # 3 promoters (9, 10, 10), 2 passives (7, 8), 3 detractors (0, 5, 6) of 8
+    result = nps(np.array([9, 10, 10, 7, 8, 0, 5, 6, np.nan]))
+    assert result.n == 8 and result.nps == pytest.approx(0.0)
+    se = np.sqrt((3 / 8 + 3 / 8 - 0) / 8) * 100
+    assert result.ci == pytest.approx((-1.959964 * se, 1.959964 * se), abs=1e-4)
+
+
+def test_ordinal_logit_equals_statsmodels_ordered_model():
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    rng = np.random.default_rng(0)
+    x = np.round(rng.uniform(1, 7, 400) * 3) / 3
+    latent = 0.8 * x + rng.logistic(size=400)
+    y = np.digitize(latent, [2.0, 3.5, 5.0]) + 1.0
+    ours = ordinal_logit(x, y)
+    model = OrderedModel(pd.Series(pd.Categorical(y, ordered=True)), x[:, None], distr="logit")
+    fit = model.fit(method="bfgs", disp=False, maxiter=2000)
+    thresholds = model.transform_threshold_params(np.asarray(fit.params))[1:-1]
+    assert ours.coef == pytest.approx(np.asarray(fit.params)[0], abs=1e-4)
+    np.testing.assert_allclose(ours.thresholds, thresholds, atol=1e-4)
+
+
+def test_segments_and_waves_are_compared():
+    _, report = report_of("servqual-22", n=900, seed=8)
+    tier = report["segments"]["tier"]["satisfaction"]
+    assert set(tier["means"]) == {"A", "B", "C"}
+    assert 0 <= tier["welch_anova"]["p"] <= 1 and tier["kruskal"]["epsilon2"] >= 0
+    assert len(tier["pairwise"]) == 3
+    change = report["segments"]["wave"]["change"]["satisfaction"][0]
+    assert (change["from"], change["to"]) == ("2026H1", "2026H2")
+    assert change["ci"][0] <= change["change"] <= change["ci"][1]
+
+
+def test_bootstrap_intervals_cover_the_estimates():
+    _, report = report_of("servqual-22", n=600, bootstrap=60, seed=2)
+    boot = report["regression"]["bootstrap"]
+    for dim, weight in report["regression"]["relative_weights"].items():
+        low, high = boot["relative_weights"][dim]
+        assert low <= weight <= high
+    assert boot["resamples"] == 60
+
+
+def test_importance_performance_quadrants():
+    _, report = report_of("servqual-22", n=600)
+    ipa = report["importance_performance"]
+    weights = report["regression"]["relative_weights"]
+    mean_w = np.mean(list(weights.values()))
+    for dim, w in weights.items():
+        high = w >= mean_w
+        assert ipa[dim]["quadrant"] in (
+            ("concentrate here", "keep up the good work")
+            if high
+            else ("low priority", "possible overkill")
+        )
