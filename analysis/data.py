@@ -117,10 +117,14 @@ class SurveyData:
             if name not in self.frame:
                 raise AnalysisError(f"column {name} is not in the data")
             column: Column = self.q.column(name)
-            values = pd.to_numeric(self.frame[name], errors="coerce").to_numpy(np.float64)
+            series = self.frame[name]
+            if series.dtype == np.float64:
+                values = series.to_numpy()  # no copy: reverse keying below makes a new array
+            else:
+                values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
             scale = column.item.scale
             if scale is not None:
-                outside = np.isfinite(values) & ((values < scale.min) | (values > scale.max))
+                outside = (values < scale.min) | (values > scale.max)  # NaN compares False
                 if outside.any():
                     row = int(np.flatnonzero(outside)[0])
                     raise AnalysisError(
@@ -132,16 +136,45 @@ class SurveyData:
             self._cache[key] = values
         return self._cache[key]
 
+    def categorical(self, name: str) -> pd.Series:
+        """A single-choice column as a categorical of its choice ids, in questionnaire order."""
+        key = ("categorical", name)
+        if key not in self._cache:
+            order = [c.id for c in self.q.column(name).item.choices]
+            series = self.frame[name]
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                if list(series.cat.categories) != order:
+                    series = series.cat.set_categories(order)
+            else:  # text labels (a CSV): one hash pass; unknown labels become missing
+                series = pd.Series(pd.Categorical(series, categories=order), index=series.index)
+            self._cache[key] = series
+        return self._cache[key]
+
+    def columns(self, columns: tuple[str, ...] | list[str]) -> list[np.ndarray]:
+        """The item arrays (reverse-keyed items recoded), without copying them."""
+        return [self._item(c) for c in columns]
+
     def complete(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
         """Rows answered on every one of ``columns`` (listwise deletion)."""
-        return np.isfinite(self.values(columns)).all(axis=1)
+        key = ("complete", tuple(columns))
+        if key not in self._cache:
+            self._cache[key] = np.isfinite(self.mean_of(columns))
+        return self._cache[key]
+
+    def mean_of(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Row means of ``columns``; NaN where any of them is missing."""
+        key = ("mean", tuple(columns))
+        if key not in self._cache:
+            arrays = self.columns(columns)
+            total = arrays[0].copy()
+            for a in arrays[1:]:
+                total += a
+            self._cache[key] = total / len(arrays)
+        return self._cache[key]
 
     def score(self, scale: Scale) -> np.ndarray:
         """A scale score: the mean of its items; NaN unless every item is answered."""
-        key = ("score", scale.name)
-        if key not in self._cache:
-            self._cache[key] = self.values(scale.columns).mean(axis=1)
-        return self._cache[key]
+        return self.mean_of(scale.columns)
 
     def dimension_scores(self, role: str) -> pd.DataFrame:
         """One score column per dimension, under the measure with ``role``."""

@@ -122,12 +122,17 @@ def regression(
         raise AnalysisError("the drivers are collinear (singular matrix)") from exc
     b = xtx_inv @ design.T @ y
     resid = y - design @ b
-    leverage = np.einsum("ij,jk,ik->i", design, xtx_inv, design)
+    leverage = ((design @ xtx_inv) * design).sum(axis=1)
     w = (resid / (1 - leverage)) ** 2
     hc3 = xtx_inv @ (design * w[:, None]).T @ design @ xtx_inv
     tss = ((y - y.mean()) ** 2).sum()
     r2 = 1 - (resid**2).sum() / tss
-    corr = np.corrcoef(np.column_stack([x, y]), rowvar=False)
+    # correlations from the cross-products already formed, not another pass
+    centred = xtx / n - np.outer(design.mean(axis=0), design.mean(axis=0))
+    xy = design.T @ y / n - design.mean(axis=0) * y.mean()
+    cov = np.block([[centred[1:, 1:], xy[1:, None]], [xy[None, 1:], y.var()]])
+    sd = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(sd, sd)
     rxx, rxy = corr[:k, :k], corr[:k, k]
     rw = relative_weights(rxx, rxy)
     shap = shapley_r2(rxx, rxy) if k <= MAX_SHAPLEY_DRIVERS else None

@@ -34,9 +34,9 @@ class Zone:
 def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np.ndarray]]:
     q = data.q
     measures = [q.measure_by_role(role) for role in roles]
-    columns = [[q.column_name(item, m) for item in dimension.items] for m in measures]
-    rows = data.complete([c for cols in columns for c in cols])
-    return int(rows.sum()), [data.values(cols)[rows].mean(axis=1) for cols in columns]
+    scores = [data.mean_of([q.column_name(item, m) for item in dimension.items]) for m in measures]
+    rows = np.logical_and.reduce([np.isfinite(s) for s in scores])
+    return int(rows.sum()), [s[rows] for s in scores]
 
 
 def gaps(data: SurveyData, level: float = 0.95) -> dict[str, Gap]:

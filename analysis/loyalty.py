@@ -8,6 +8,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from .data import AnalysisError
+from .segments import Encoded
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def loyalty_models(satisfaction: np.ndarray, loyalty: np.ndarray) -> LoyaltyMode
     return LoyaltyModels(n, r2_lin, r2_quad, float(b2[2]), float(p), float(b1[1]))
 
 
-def ordinal_logit(x: np.ndarray, y: np.ndarray) -> OrdinalLogit:
+def ordinal_logit(x, y: np.ndarray) -> OrdinalLogit:
     r"""Proportional-odds (cumulative logit) model of an ordinal item on one predictor.
 
     Notes
@@ -82,14 +83,16 @@ def ordinal_logit(x: np.ndarray, y: np.ndarray) -> OrdinalLogit:
     McCullagh, P. (1980). Regression models for ordinal data. Journal of the Royal
     Statistical Society B, 42, 109-142.
     """
-    rows = np.isfinite(x) & np.isfinite(y)
-    x, y = x[rows], y[rows]
+    encoded = x if isinstance(x, Encoded) else Encoded.of(x)
+    rows = (encoded.codes >= 0) & np.isfinite(y)
+    y = y[rows]
     levels, codes = np.unique(y, return_inverse=True)
     if len(levels) < 2:
         raise AnalysisError("the loyalty item has the same answer in every response")
-    values, x_codes = np.unique(x, return_inverse=True)
-    counts = np.zeros((len(values), len(levels)))
-    np.add.at(counts, (x_codes, codes), 1)
+    values, x_codes = encoded.levels, encoded.codes[rows]
+    m_levels = len(levels)
+    counts = np.bincount(x_codes * m_levels + codes, minlength=len(values) * m_levels)
+    counts = counts.reshape(len(values), m_levels).astype(np.float64)
     m = len(levels) - 1
     cumulative = np.cumsum(counts.sum(axis=0))[:-1] / len(y)
     start = np.concatenate([[0.0], special.logit(cumulative)])

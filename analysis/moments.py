@@ -39,16 +39,40 @@ class Moments:
         return Moments(tuple(columns), self.n, self.mean[index], self.cov[np.ix_(index, index)])
 
 
-def compute(x: np.ndarray, columns: tuple[str, ...]) -> Moments:
-    """Moments of the complete rows of ``x`` (one pass: a centred cross-product)."""
-    x = x[np.isfinite(x).all(axis=1)]
-    n = len(x)
+CHUNK_ROWS = 65_536
+
+
+def compute(arrays: list[np.ndarray], columns: tuple[str, ...], rows: np.ndarray) -> Moments:
+    """Moments of the ``rows`` of the item ``arrays``: one pass, in row chunks.
+
+    Works column-wise and chunk by chunk, so no n x k copy of the data is made; the
+    cross-products are taken about a provisional mean (the first complete row's
+    values), which keeps them numerically safe.
+    """
+    n = int(rows.sum())
     if n < 2:
         raise AnalysisError(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
-    mean = x.mean(axis=0)
-    centred = x - mean
-    cov = centred.T @ centred / (n - 1)
-    return Moments(tuple(columns), n, mean, cov)
+    k = len(arrays)
+    first = int(np.argmax(rows))
+    shift = np.array([a[first] for a in arrays])
+    sums = np.zeros(k)
+    cross = np.zeros((k, k))
+    total = len(rows)
+    for start in range(0, total, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, total)
+        keep = rows[start:stop]
+        # column-major, so that each column is copied in contiguously
+        block = np.empty((stop - start, k), order="F")
+        for j, a in enumerate(arrays):
+            block[:, j] = a[start:stop]
+        if not keep.all():
+            block = np.asfortranarray(block[keep])
+        block -= shift
+        sums += block.sum(axis=0)
+        cross += block.T @ block
+    mean_shifted = sums / n
+    cov = (cross - n * np.outer(mean_shifted, mean_shifted)) / (n - 1)
+    return Moments(tuple(columns), n, mean_shifted + shift, cov)
 
 
 class MomentCache:
@@ -63,10 +87,10 @@ class MomentCache:
 
     def _ensure_global(self) -> None:
         if self._global_rows is None:
-            x = self.data.values(self.all_columns)
-            self._global_rows = np.isfinite(x).all(axis=1)
+            self._global_rows = self.data.complete(self.all_columns)
             if self._global_rows.sum() >= 2:
-                self._global = compute(x[self._global_rows], self.all_columns)
+                arrays = self.data.columns(self.all_columns)
+                self._global = compute(arrays, self.all_columns, self._global_rows)
 
     def get(self, columns: tuple[str, ...] | list[str]) -> Moments:
         columns = tuple(columns)
@@ -81,6 +105,6 @@ class MomentCache:
         ):
             result = self._global.sub(columns)
         else:
-            result = compute(self.data.values(columns), columns)
+            result = compute(self.data.columns(columns), columns, rows)
         self._cache[columns] = result
         return result

@@ -22,7 +22,7 @@ from .gaps import gaps, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .reliability import reliability
-from .segments import compare_segments, nps, wave_change
+from .segments import Encoded, compare_segments, nps, wave_change
 
 
 def _section(build: Callable[[], Any]) -> Any:
@@ -182,9 +182,9 @@ def _loyalty(data: SurveyData, satisfaction: np.ndarray, loyalty: np.ndarray) ->
     m = loyalty_models(satisfaction, loyalty)
     out = vars(m).copy()
     items = [i for o in data.q.outcomes if o.role == "loyalty" for i in o.items]
+    x = Encoded.of(satisfaction)  # its distinct values are found once for all items
     out["ordinal"] = {
-        i.id: _section(lambda i=i: vars(ordinal_logit(satisfaction, data.values([i.id])[:, 0])))
-        for i in items
+        i.id: _section(lambda i=i: vars(ordinal_logit(x, data.columns([i.id])[0]))) for i in items
     }
     return out
 
@@ -193,26 +193,23 @@ def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
     scores: dict[str, np.ndarray] = {}
     if satisfaction is not None:
         scores["satisfaction"] = satisfaction
-    dimension_scores = data.dimension_scores("perception") if dims else None
-    if dimension_scores is not None:
-        for d in dimension_scores:
-            scores[d] = dimension_scores[d].to_numpy()
+    if dims:
+        for d, values in data.dimension_scores("perception").items():
+            scores[d] = values.to_numpy()
     for item in nps_items:
         scores[item.id] = data.frame[item.id].to_numpy(float)
+    encoded = {name: Encoded.of(v) for name, v in scores.items()}  # sorted once, reused
     out = {}
     for item in (i for s in data.q.segments for i in s.items):
-        groups = data.frame.get(item.id)
-        if groups is None:
+        if item.id not in data.frame:
             continue
+        groups = data.categorical(item.id)
         section = {
-            name: _section(lambda v=v, g=groups: compare_segments(v, g))
-            for name, v in scores.items()
+            name: _section(lambda e=e, g=groups: compare_segments(e, g))
+            for name, e in encoded.items()
         }
-        if item.id == "wave":
-            order = [c.id for c in item.choices]
-            section["change"] = {
-                name: wave_change(v, groups.astype("object"), order) for name, v in scores.items()
-            }
+        if item.id == "wave":  # the segment that names the survey wave
+            section["change"] = {name: wave_change(v, groups) for name, v in scores.items()}
         out[item.id] = section
     return out
 

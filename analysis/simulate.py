@@ -89,8 +89,8 @@ def simulate_responses(q: Questionnaire, n: int, seed: int = 0) -> pd.DataFrame:
             columns.update(_question(q, item, loyalty, rng, n, columns))
     for section in q.segments:
         for item in section.items:
-            ids = np.array([c.id for c in item.choices], dtype=object)
-            columns[item.id] = ids[segments[item.id]]
+            ids = [c.id for c in item.choices]
+            columns[item.id] = pd.Categorical.from_codes(segments[item.id], categories=ids)
 
     frame = pd.DataFrame(columns)
     for item in q.items:
@@ -136,9 +136,10 @@ def _question(q, item, loyalty, rng, n, columns) -> dict[str, np.ndarray]:
             )
         }
     if item.kind == "single":
-        ids = np.array([c.id for c in item.choices], dtype=object)
+        ids = [c.id for c in item.choices]
         p = np.linspace(1.0, 3.0, len(ids))[::-1]
-        return {item.id: ids[rng.choice(len(ids), size=n, p=p / p.sum())]}
+        codes = rng.choice(len(ids), size=n, p=p / p.sum())
+        return {item.id: pd.Categorical.from_codes(codes, categories=ids)}
     if item.kind == "multiple":
         return {
             f"{item.id}_{c.id}": (rng.random(n) < 0.45).astype(np.float64) for c in item.choices

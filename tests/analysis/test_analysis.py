@@ -264,3 +264,36 @@ def test_importance_performance_quadrants():
             if high
             else ("low priority", "possible overkill")
         )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_segment_statistics_equal_pingouin_and_scipy(seed):
+    import pingouin as pg
+    from scipy import stats
+
+    from analysis.segments import compare_segments
+
+    rng = np.random.default_rng(seed)
+    groups = pd.Series(
+        rng.choice(["north", "east", "south", "west"], size=500, p=[0.4, 0.3, 0.2, 0.1])
+    )
+    shift = groups.map({"north": 0.0, "east": 0.3, "south": 0.1, "west": -0.4}).to_numpy()
+    y = np.clip(np.round(4 + shift + rng.normal(0, 1.2, 500) * (1 + (groups == "west"))), 1, 7)
+    ours = compare_segments(y, groups)
+    frame = pd.DataFrame({"y": y, "g": groups})
+    welch = pg.welch_anova(data=frame, dv="y", between="g").iloc[0]
+    assert ours["welch_anova"]["F"] == pytest.approx(welch["F"], rel=1e-9)
+    assert ours["welch_anova"]["df2"] == pytest.approx(welch["ddof2"], rel=1e-9)
+    assert ours["welch_anova"]["p"] == pytest.approx(welch["p_unc"], rel=1e-6, abs=1e-300)
+    assert ours["welch_anova"]["eta2_partial"] == pytest.approx(welch["np2"], rel=1e-9)
+    h, p = stats.kruskal(*[y[(groups == g).to_numpy()] for g in sorted(set(groups))])
+    assert ours["kruskal"]["H"] == pytest.approx(h, rel=1e-9)
+    assert ours["kruskal"]["p"] == pytest.approx(p, rel=1e-6)
+    pairs = pg.pairwise_tests(
+        data=frame, dv="y", between="g", parametric=True, correction=True, padjust="holm"
+    )
+    for ours_row, (_, theirs) in zip(ours["pairwise"], pairs.iterrows(), strict=True):
+        assert (ours_row["a"], ours_row["b"]) == (theirs["A"], theirs["B"])
+        assert ours_row["t"] == pytest.approx(theirs["T"], rel=1e-9)
+        assert ours_row["p_holm"] == pytest.approx(theirs["p_corr"], rel=1e-6)
+        assert ours_row["hedges"] == pytest.approx(theirs["hedges"], rel=1e-6)
