@@ -1,0 +1,231 @@
+"""Customers filling surveys in a real Chromium (Debian's), driven by Playwright.
+
+Screenshots go to ``tests/artifacts/`` so that a person can look at the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from survey_app.extensions import db
+from survey_app.models import Response
+from survey_app.storage import responses_frame
+from survey_app.surveys.services import create_invitations
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make(viewport=PHONE, locale="en-GB"):
+        context = browser.new_context(viewport=viewport, locale=locale, is_mobile=False)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def answer_page(page, point: int = 5, skip: str | None = None) -> None:
+    """Answer every visible question of the current page as a customer would: by clicking."""
+    for group in page.locator("[role=radiogroup]:visible").all():
+        item = group.locator("xpath=ancestor::*[starts-with(@id, 'item-')][1]")
+        if skip and item.get_attribute("id") == f"item-{skip}":
+            continue
+        points = group.locator("label.point")
+        if points.count():
+            n = points.count()
+            points.nth(min(point - 1, n - 1) if n < 11 else min(point, 10)).click()
+        else:
+            group.locator("label.choice").first.click()
+    for box in page.locator("[role=group] input[type=checkbox]:visible").all()[:1]:
+        box.check()
+    for area in page.locator("textarea:visible").all():
+        area.fill("服务很好 / good")
+
+
+def press(page, value: str = "next", double: bool = False) -> None:
+    """Press Next/Submit (or Back) and wait for the page that the server answers with."""
+    button = page.locator(f"button[value={value}]")
+    with page.expect_navigation():
+        button.dblclick() if double else button.click()
+
+
+def page_label(page) -> str:
+    return page.locator(".progress span").inner_text()
+
+
+def count_responses(status: str = "complete") -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.status == status)
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "first_page", "next_label", "submit_label", "thanks"),
+    [
+        ("en-GB", "Page 1 of 6", "Next", "Submit", "Thank you!"),
+        ("zh-CN", "第 1 页，共 6 页", "下一页", "提交", "谢谢您！"),
+    ],
+    ids=["english", "chinese"],
+)
+def test_fill_whole_servqual_on_a_phone(
+    live_server, new_page, make_survey, locale, first_page, next_label, submit_label, thanks
+):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE, locale)
+    page.goto(f"{live_server}/s/{survey.id}")
+    assert page_label(page) == first_page
+    lang = locale[:2]
+    shot(page, f"servqual-phone-{lang}-page1")
+    # phone: the expectation and perception of an item are stacked, each labelled
+    e_box = page.locator("#item-TA1 .cell").nth(0).bounding_box()
+    p_box = page.locator("#item-TA1 .cell").nth(1).bounding_box()
+    assert p_box["y"] >= e_box["y"] + e_box["height"] - 1
+    assert page.locator("#item-TA1 .measure-label").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for number in range(1, len(q.pages) + 1):
+        answer_page(page, point=6)
+        if number == 5:
+            shot(page, f"servqual-phone-{lang}-page5")
+        button = page.locator("button[value=next]")
+        assert button.inner_text() == (next_label if number < len(q.pages) else submit_label)
+        press(page)
+    assert page.locator("h1").inner_text() == thanks
+    shot(page, f"servqual-phone-{lang}-thanks")
+    frame = responses_frame(survey.id, q)
+    assert len(frame) == 1
+    assert frame.loc[0, "E_TA1"] == 6 and frame.loc[0, "P_EM5"] == 6
+    assert frame.loc[0, "lang"] == lang
+    assert frame.loc[0, "COMPLAINT"] == "服务很好 / good"
+
+
+def test_desktop_shows_expectation_and_perception_side_by_side(live_server, new_page, make_survey):
+    survey, _ = make_survey("servqual-22")
+    page = new_page(DESKTOP)
+    page.goto(f"{live_server}/s/{survey.id}")
+    e_box = page.locator("#item-TA1 .cell").nth(0).bounding_box()
+    p_box = page.locator("#item-TA1 .cell").nth(1).bounding_box()
+    assert abs(p_box["y"] - e_box["y"]) < 2 and p_box["x"] > e_box["x"] + e_box["width"]
+    assert page.locator(".matrix-head").is_visible()
+    shot(page, "servqual-desktop-page1")
+
+
+def test_resume_after_leaving_half_way(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    token = create_invitations(survey, 1)[0].token
+    db.session.commit()
+    link = f"{live_server}/s/{survey.id}?t={token}"
+    page = new_page(PHONE)
+    page.goto(link)
+    for _ in range(3):
+        answer_page(page, point=3)
+        press(page)
+    assert page_label(page) == "Page 4 of 6"
+    page.context.close()  # the customer leaves
+
+    page = new_page(PHONE)  # ... and comes back later, in a new browser, from the same link
+    page.goto(link)
+    assert page_label(page) == "Page 4 of 6"
+    press(page, "back")
+    assert page_label(page) == "Page 3 of 6"
+    assert page.locator("input[name=q_P_RS1][value='3']").is_checked()
+    shot(page, "servqual-resumed-page3")
+    while page.locator("button[value=next]").count():
+        answer_page(page, point=3)
+        press(page)
+    assert page.locator("h1").inner_text() == "Thank you!"
+    frame = responses_frame(survey.id, q)
+    assert len(frame) == 1 and frame.loc[0, "P_TA1"] == 3
+
+
+def test_skipped_required_item_gets_an_error_next_to_it(live_server, new_page, make_survey):
+    survey, _ = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    answer_page(page, skip="TA3")
+    press(page)
+    assert page_label(page) == "Page 1 of 6"
+    error = page.locator("#item-TA3 .error").first
+    assert error.is_visible() and error.inner_text() == "Please answer this question."
+    assert page.locator(".error-summary").is_visible()
+    assert page.locator(".error").count() == 2  # expectation and perception of TA3
+    # the other answers are still there
+    assert page.locator("input[name=q_E_TA1][value='5']").is_checked()
+    shot(page, "servqual-phone-error")
+    assert count_responses("in_progress") + count_responses() == 0
+
+
+def test_show_if_appears_live_and_double_click_submits_once(live_server, new_page, make_survey):
+    survey, q = make_survey("airport")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    while page.locator("input[name=q_NPS]").count() == 0:
+        answer_page(page)
+        press(page)
+    why = page.locator("#item-WHY_LOW")
+    assert why.is_hidden()
+    page.locator("label.point", has=page.locator("input[name=q_NPS][value='3']")).click()
+    assert why.is_visible()
+    page.locator("label.point", has=page.locator("input[name=q_NPS][value='9']")).click()
+    assert why.is_hidden()
+    answer_page(page, point=9)
+    assert page.locator("button[value=next]").inner_text() == "Submit"
+    press(page, double=True)
+    assert page.locator("h1").inner_text() == "Thank you!"
+    assert count_responses() == 1
+    assert responses_frame(survey.id, q).loc[0, "NPS"] == 9
