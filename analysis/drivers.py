@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import factorial
 
@@ -80,7 +81,7 @@ def shapley_r2(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
 
 
 def regression(
-    x: np.ndarray,
+    x: np.ndarray | Sequence[np.ndarray],
     y: np.ndarray,
     names: tuple[str, ...],
     bootstrap: int = 0,
@@ -91,8 +92,8 @@ def regression(
 
     Parameters
     ----------
-    x : ndarray
-        (n, k) driver scores; y : ndarray, (n,) outcome score.
+    x : ndarray or sequence of ndarray
+        (n, k) driver scores, or the k score columns; y : ndarray, (n,) outcome score.
     bootstrap : int
         Resamples for percentile intervals of the relative weights and Shapley values
         (0 for none).
@@ -103,24 +104,35 @@ def regression(
     (MacKinnon & White, 1985; R's ``sandwich::vcovHC(type = "HC3")``). Standardized betas
     are :math:`b_j s_{x_j}/s_y`; VIF is the diagonal of :math:`R_{xx}^{-1}`.
     """
-    rows = np.isfinite(x).all(axis=1) & np.isfinite(y)
-    x, y = x[rows], y[rows]
-    n, k = x.shape
+    columns = [x[:, j] for j in range(x.shape[1])] if isinstance(x, np.ndarray) else list(x)
+    k = len(columns)
+    # the design matrix column-major, one contiguous copy per column
+    design = np.empty((len(y), k + 1), order="F")
+    design[:, 0] = 1.0
+    for j, c in enumerate(columns, start=1):
+        design[:, j] = c
+    rows = np.isfinite(design).all(axis=1) & np.isfinite(y)
+    if not rows.all():
+        design, y = np.asfortranarray(design[rows]), y[rows]
+    n = len(y)
     if n <= k + 1:
         raise AnalysisError(f"too few complete responses ({n}) for a regression on {k} drivers")
-    sd_x = x.std(axis=0, ddof=1)
+    xtx = design.T @ design
+    means = xtx[0] / n
+    cov_x = (xtx - n * np.outer(means, means))[1:, 1:] / (n - 1)
+    sd_x = np.sqrt(np.diag(cov_x))
     if (sd_x == 0).any():
         constant = names[int(np.flatnonzero(sd_x == 0)[0])]
         raise AnalysisError(f"driver {constant} has the same score in every response")
-    if y.std(ddof=1) == 0:
+    sd_y = y.std(ddof=1)
+    if sd_y == 0:
         raise AnalysisError("the outcome has the same score in every response")
-    design = np.column_stack([np.ones(n), x])
-    xtx = design.T @ design
     try:
         xtx_inv = linalg.inv(xtx)
     except linalg.LinAlgError as exc:
         raise AnalysisError("the drivers are collinear (singular matrix)") from exc
-    b = xtx_inv @ design.T @ y
+    xty = design.T @ y
+    b = xtx_inv @ xty
     resid = y - design @ b
     leverage = ((design @ xtx_inv) * design).sum(axis=1)
     w = (resid / (1 - leverage)) ** 2
@@ -128,12 +140,9 @@ def regression(
     tss = ((y - y.mean()) ** 2).sum()
     r2 = 1 - (resid**2).sum() / tss
     # correlations from the cross-products already formed, not another pass
-    centred = xtx / n - np.outer(design.mean(axis=0), design.mean(axis=0))
-    xy = design.T @ y / n - design.mean(axis=0) * y.mean()
-    cov = np.block([[centred[1:, 1:], xy[1:, None]], [xy[None, 1:], y.var()]])
-    sd = np.sqrt(np.diag(cov))
-    corr = cov / np.outer(sd, sd)
-    rxx, rxy = corr[:k, :k], corr[:k, k]
+    cov_xy = (xty[1:] - n * means[1:] * y.mean()) / (n - 1)
+    corr_xx = cov_x / np.outer(sd_x, sd_x)
+    rxx, rxy = corr_xx, cov_xy / (sd_x * sd_y)
     rw = relative_weights(rxx, rxy)
     shap = shapley_r2(rxx, rxy) if k <= MAX_SHAPLEY_DRIVERS else None
     labels = ("intercept", *names)
@@ -142,7 +151,7 @@ def regression(
         names=names,
         coef=dict(zip(labels, map(float, b), strict=True)),
         se_hc3=dict(zip(labels, map(float, np.sqrt(np.diag(hc3))), strict=True)),
-        std_beta=dict(zip(names, map(float, b[1:] * sd_x / y.std(ddof=1)), strict=True)),
+        std_beta=dict(zip(names, map(float, b[1:] * sd_x / sd_y), strict=True)),
         r2=float(r2),
         adj_r2=float(1 - (1 - r2) * (n - 1) / (n - k - 1)),
         vif=dict(zip(names, map(float, np.diag(linalg.inv(rxx))), strict=True)),
@@ -151,7 +160,9 @@ def regression(
         shapley=dict(zip(names, map(float, shap), strict=True)) if shap is not None else None,
     )
     if bootstrap:
-        result.bootstrap.update(_bootstrap(x, y, names, bootstrap, seed, level, shap is not None))
+        result.bootstrap.update(
+            _bootstrap(design[:, 1:], y, names, bootstrap, seed, level, shap is not None)
+        )
     return result
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from .data import AnalysisError
-from .segments import Encoded
+from .segments import Encoded, Grouped, table
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,18 @@ class OrdinalLogit:
     levels: tuple[float, ...]
 
 
-def _ols(design: np.ndarray, y: np.ndarray):
-    b, *_ = np.linalg.lstsq(design, y, rcond=None)
+def _weighted_ols(x: np.ndarray, y: np.ndarray, w: np.ndarray, degree: int):
+    """OLS of y on 1, x, ..., x^degree for points (x, y) seen w times: identical to the
+    fit on the expanded rows, since every sum of the normal equations is the same."""
+    design = np.column_stack([x**p for p in range(degree + 1)])
+    xtx = design.T @ (design * w[:, None])
+    b = np.linalg.solve(xtx, design.T @ (w * y))
     resid = y - design @ b
-    n, k = design.shape
-    sigma2 = resid @ resid / (n - k)
-    cov = sigma2 * np.linalg.inv(design.T @ design)
-    r2 = 1 - resid @ resid / ((y - y.mean()) ** 2).sum()
-    return b, np.sqrt(np.diag(cov)), float(r2)
+    n = w.sum()
+    rss = (w * resid**2).sum()
+    tss = (w * (y - (w * y).sum() / n) ** 2).sum()
+    se = np.sqrt(np.diag(np.linalg.inv(xtx)) * rss / (n - degree - 1))
+    return b, se, float(1 - rss / tss)
 
 
 def loyalty_models(satisfaction: np.ndarray, loyalty: np.ndarray) -> LoyaltyModels:
@@ -46,24 +50,27 @@ def loyalty_models(satisfaction: np.ndarray, loyalty: np.ndarray) -> LoyaltyMode
     -----
     A significant :math:`\beta_2` in :math:`L = \beta_0 + \beta_1 S + \beta_2 S^2` says
     the link is non-linear (e.g. loyalty rising steeply only at high satisfaction);
-    its p-value is the classical t test (R's ``summary(lm(...))``).
+    its p-value is the classical t test (R's ``summary(lm(...))``). Both scores take few
+    distinct values, so the fits run on their (S, L) count table.
 
     References
     ----------
     Mittal, V., & Kamakura, W. A. (2001). Satisfaction, repurchase intent, and
     repurchase behavior. Journal of Marketing Research, 38, 131-142.
     """
-    rows = np.isfinite(satisfaction) & np.isfinite(loyalty)
-    s, y = satisfaction[rows], loyalty[rows]
-    n = len(s)
+    sat = satisfaction if isinstance(satisfaction, Encoded) else Encoded.of(satisfaction)
+    loy = Encoded.of(loyalty)
+    counts = table(sat, Grouped(loy.levels.astype(str), loy.codes)).astype(np.float64)
+    si, li = np.nonzero(counts)
+    x, y, w = sat.levels[si], loy.levels[li], counts[si, li]
+    n = int(w.sum())
     if n < 4:
         raise AnalysisError(f"too few complete responses ({n}) for the loyalty models")
-    if s.std() == 0 or y.std() == 0:
-        raise AnalysisError("satisfaction or loyalty has the same score in every response")
-    b1, _, r2_lin = _ols(np.column_stack([np.ones(n), s]), y)
-    b2, se2, r2_quad = _ols(np.column_stack([np.ones(n), s, s**2]), y)
-    t = b2[2] / se2[2]
-    p = 2 * stats.t.sf(abs(t), n - 3)
+    if len(np.unique(x)) < 3 or len(np.unique(y)) < 2:
+        raise AnalysisError("satisfaction or loyalty takes too few distinct values for the models")
+    b1, _, r2_lin = _weighted_ols(x, y, w, 1)
+    b2, se2, r2_quad = _weighted_ols(x, y, w, 2)
+    p = 2 * stats.t.sf(abs(b2[2] / se2[2]), n - 3)
     return LoyaltyModels(n, r2_lin, r2_quad, float(b2[2]), float(p), float(b1[1]))
 
 
@@ -83,45 +90,45 @@ def ordinal_logit(x, y: np.ndarray) -> OrdinalLogit:
     McCullagh, P. (1980). Regression models for ordinal data. Journal of the Royal
     Statistical Society B, 42, 109-142.
     """
-    encoded = x if isinstance(x, Encoded) else Encoded.of(x)
-    rows = (encoded.codes >= 0) & np.isfinite(y)
-    y = y[rows]
-    levels, codes = np.unique(y, return_inverse=True)
-    if len(levels) < 2:
+    xs = x if isinstance(x, Encoded) else Encoded.of(x)
+    ys = Encoded.of(y)
+    if len(ys.levels) < 2:
         raise AnalysisError("the loyalty item has the same answer in every response")
-    values, x_codes = encoded.levels, encoded.codes[rows]
-    m_levels = len(levels)
-    counts = np.bincount(x_codes * m_levels + codes, minlength=len(values) * m_levels)
-    counts = counts.reshape(len(values), m_levels).astype(np.float64)
+    counts = table(xs, Grouped(ys.levels.astype(str), ys.codes)).astype(np.float64)
+    keep = counts.sum(axis=1) > 0
+    counts, values = counts[keep], xs.levels[keep]
+    levels = ys.levels
     m = len(levels) - 1
-    cumulative = np.cumsum(counts.sum(axis=0))[:-1] / len(y)
+    cumulative = np.cumsum(counts.sum(axis=0))[:-1] / counts.sum()
     start = np.concatenate([[0.0], special.logit(cumulative)])
     start[1:] = np.maximum.accumulate(start[1:] + np.arange(m) * 1e-6)
 
-    def negloglik(params: np.ndarray) -> float:
+    def negloglik(params: np.ndarray) -> tuple[float, np.ndarray]:
         beta, theta = params[0], params[1:]
-        eta = beta * values[:, None]
-        cdf = special.expit(
-            np.concatenate(
-                [
-                    np.full((len(values), 1), -np.inf),
-                    theta[None, :] - eta,
-                    np.full((len(values), 1), np.inf),
-                ],
-                axis=1,
-            )
-        )
+        inner = special.expit(theta[None, :] - beta * values[:, None])  # F_j, j = 1..m
+        cdf = np.concatenate([np.zeros((len(values), 1)), inner, np.ones((len(values), 1))], axis=1)
         prob = np.clip(np.diff(cdf, axis=1), 1e-300, None)
-        return float(-(counts * np.log(prob)).sum())
+        density = np.concatenate(
+            [np.zeros((len(values), 1)), inner * (1 - inner), np.zeros((len(values), 1))], axis=1
+        )  # f_j, 0 at the ends
+        ratio = counts / prob
+        # d p_j / d theta_j = f_j, d p_j / d theta_(j-1) = -f_(j-1),
+        # d p_j / d beta = -x (f_j - f_(j-1))
+        grad_theta = -(ratio[:, :-1] * density[:, 1:-1]).sum(axis=0) + (
+            ratio[:, 1:] * density[:, 1:-1]
+        ).sum(axis=0)
+        grad_beta = (ratio * values[:, None] * np.diff(density, axis=1)).sum()
+        return float(-(counts * np.log(prob)).sum()), np.concatenate([[grad_beta], grad_theta])
 
-    result = optimize.minimize(negloglik, start, method="BFGS", options={"gtol": 1e-8})
+    result = optimize.minimize(negloglik, start, jac=True, method="BFGS", options={"gtol": 1e-8})
     if not np.all(np.diff(result.x[1:]) > 0):
         result = optimize.minimize(
-            negloglik,
+            lambda p: negloglik(p)[0],
             result.x,
             method="Nelder-Mead",
             options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
         )
+    n = int(counts.sum())  # responses with both x and y answered
     return OrdinalLogit(
-        len(y), float(result.x[0]), tuple(map(float, result.x[1:])), tuple(map(float, levels))
+        n, float(result.x[0]), tuple(map(float, result.x[1:])), tuple(map(float, levels))
     )

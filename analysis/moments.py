@@ -42,37 +42,48 @@ class Moments:
 CHUNK_ROWS = 65_536
 
 
-def compute(arrays: list[np.ndarray], columns: tuple[str, ...], rows: np.ndarray) -> Moments:
-    """Moments of the ``rows`` of the item ``arrays``: one pass, in row chunks.
+def compute(
+    arrays: list[np.ndarray], columns: tuple[str, ...], rows: np.ndarray | None = None
+) -> tuple[Moments, np.ndarray]:
+    """Moments of the complete rows of the item ``arrays``: one pass, in row chunks.
 
     Works column-wise and chunk by chunk, so no n x k copy of the data is made; the
     cross-products are taken about a provisional mean (the first complete row's
-    values), which keeps them numerically safe.
+    values), which keeps them numerically safe. ``rows`` restricts the rows used; by
+    default the rows where every column is answered are found during the same pass.
+    Returns the moments and the mask of the rows used.
     """
-    n = int(rows.sum())
-    if n < 2:
-        raise AnalysisError(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
     k = len(arrays)
-    first = int(np.argmax(rows))
-    shift = np.array([a[first] for a in arrays])
+    total = len(arrays[0])
+    used = np.zeros(total, dtype=bool)
     sums = np.zeros(k)
     cross = np.zeros((k, k))
-    total = len(rows)
+    shift = None
     for start in range(0, total, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, total)
-        keep = rows[start:stop]
         # column-major, so that each column is copied in contiguously
         block = np.empty((stop - start, k), order="F")
         for j, a in enumerate(arrays):
             block[:, j] = a[start:stop]
+        keep = np.isfinite(block).all(axis=1)
+        if rows is not None:
+            keep &= rows[start:stop]
+        used[start:stop] = keep
         if not keep.all():
             block = np.asfortranarray(block[keep])
+        if not len(block):
+            continue
+        if shift is None:
+            shift = block[0].copy()
         block -= shift
         sums += block.sum(axis=0)
         cross += block.T @ block
+    n = int(used.sum())
+    if n < 2:
+        raise AnalysisError(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
     mean_shifted = sums / n
     cov = (cross - n * np.outer(mean_shifted, mean_shifted)) / (n - 1)
-    return Moments(tuple(columns), n, mean_shifted + shift, cov)
+    return Moments(tuple(columns), n, mean_shifted + shift, cov), used
 
 
 class MomentCache:
@@ -83,28 +94,32 @@ class MomentCache:
         self.all_columns = tuple(all_columns)
         self._global: Moments | None = None
         self._global_rows: np.ndarray | None = None
+        self._all_complete = False
         self._cache: dict[tuple[str, ...], Moments] = {}
 
     def _ensure_global(self) -> None:
         if self._global_rows is None:
-            self._global_rows = self.data.complete(self.all_columns)
-            if self._global_rows.sum() >= 2:
-                arrays = self.data.columns(self.all_columns)
-                self._global = compute(arrays, self.all_columns, self._global_rows)
+            try:
+                self._global, self._global_rows = compute(
+                    self.data.columns(self.all_columns), self.all_columns
+                )
+            except AnalysisError:
+                self._global_rows = np.zeros(len(self.data.frame), dtype=bool)
+            self._all_complete = bool(self._global_rows.all())
 
     def get(self, columns: tuple[str, ...] | list[str]) -> Moments:
         columns = tuple(columns)
         if columns in self._cache:
             return self._cache[columns]
         self._ensure_global()
-        rows = self.data.complete(columns)
-        if (
-            self._global is not None
-            and set(columns) <= set(self.all_columns)
-            and np.array_equal(rows, self._global_rows)
-        ):
-            result = self._global.sub(columns)
+        inside = set(columns) <= set(self.all_columns)
+        if self._global is not None and inside and self._all_complete:
+            result = self._global.sub(columns)  # every row answers every item
         else:
-            result = compute(self.data.columns(columns), columns, rows)
+            rows = self.data.complete(columns)
+            if self._global is not None and inside and np.array_equal(rows, self._global_rows):
+                result = self._global.sub(columns)
+            else:
+                result, _ = compute(self.data.columns(columns), columns, rows)
         self._cache[columns] = result
         return result

@@ -22,7 +22,7 @@ from .gaps import gaps, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .reliability import reliability
-from .segments import Encoded, compare_segments, nps, wave_change
+from .segments import Encoded, Grouped, compare_segments, nps, wave_change
 
 
 def _section(build: Callable[[], Any]) -> Any:
@@ -153,8 +153,12 @@ def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
 
 
 def _regression(data: SurveyData, satisfaction: np.ndarray, bootstrap: int, seed: int) -> dict:
-    scores = data.dimension_scores("perception")
-    r = regression(scores.to_numpy(), satisfaction, tuple(scores.columns), bootstrap, seed)
+    dims = [
+        s for s in data.scales if s.section.kind == "dimension" and s.measure_role == "perception"
+    ]
+    scores = [data.score(s) for s in dims]
+    names = tuple(s.section.id for s in dims)
+    r = regression(scores, satisfaction, names, bootstrap, seed)
     out = {k: getattr(r, k) for k in ("n", "coef", "se_hc3", "std_beta", "r2", "adj_r2", "vif")}
     out["relative_weights"] = r.relative_weights
     out["relative_weights_pct"] = r.relative_weights_pct
@@ -179,10 +183,10 @@ def _ipa(data: SurveyData, report: dict) -> dict:
 
 
 def _loyalty(data: SurveyData, satisfaction: np.ndarray, loyalty: np.ndarray) -> dict:
-    m = loyalty_models(satisfaction, loyalty)
+    x = Encoded.of(satisfaction)  # its distinct values are found once for all models
+    m = loyalty_models(x, loyalty)
     out = vars(m).copy()
     items = [i for o in data.q.outcomes if o.role == "loyalty" for i in o.items]
-    x = Encoded.of(satisfaction)  # its distinct values are found once for all items
     out["ordinal"] = {
         i.id: _section(lambda i=i: vars(ordinal_logit(x, data.columns([i.id])[0]))) for i in items
     }
@@ -203,13 +207,13 @@ def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
     for item in (i for s in data.q.segments for i in s.items):
         if item.id not in data.frame:
             continue
-        groups = data.categorical(item.id)
+        groups = Grouped.of(data.categorical(item.id))
         section = {
             name: _section(lambda e=e, g=groups: compare_segments(e, g))
             for name, e in encoded.items()
         }
         if item.id == "wave":  # the segment that names the survey wave
-            section["change"] = {name: wave_change(v, groups) for name, v in scores.items()}
+            section["change"] = {name: wave_change(e, groups) for name, e in encoded.items()}
         out[item.id] = section
     return out
 

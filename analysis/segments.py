@@ -66,13 +66,65 @@ class Encoded:
     def of(cls, values: np.ndarray) -> Encoded:
         y = np.asarray(values, dtype=np.float64)
         finite = np.isfinite(y)
-        levels, inverse = np.unique(y[finite], return_inverse=True)
+        every = bool(finite.all())
         codes = np.full(len(y), -1, dtype=np.int64)
+        if not every and not finite.any():
+            return cls(y, np.zeros(0), codes)
+        present_values = y if every else y[finite]
+        sample = present_values[:1000]
+        # Scores are means of k integer answers: y * k is a whole number, so the distinct
+        # values come from a bincount instead of a sort of n values.
+        for k in range(1, 13):
+            if np.abs(sample * k - np.rint(sample * k)).max() >= 1e-9:
+                continue  # rejected on a sample, without a pass over all n values
+            scaled = present_values * k
+            whole = np.rint(scaled)
+            np.subtract(scaled, whole, out=scaled)
+            np.abs(scaled, out=scaled)
+            if scaled.max() >= 1e-9:
+                continue
+            ints = whole.astype(np.int64)
+            low = int(ints.min())
+            ints -= low
+            present = np.bincount(ints)
+            steps = np.flatnonzero(present)
+            lookup = np.full(len(present), -1, dtype=np.int64)
+            lookup[steps] = np.arange(len(steps))
+            if every:
+                codes = lookup[ints]
+            else:
+                codes[finite] = lookup[ints]
+            return cls(y, (steps + low) / k, codes)
+        levels, inverse = np.unique(present_values, return_inverse=True)
         codes[finite] = inverse
         return cls(y, levels, codes)
 
 
-def compare_segments(values: np.ndarray | Encoded, groups: pd.Series) -> dict:
+@dataclass(frozen=True)
+class Grouped:
+    """A segment's groups as codes (-1 missing), with their names in order."""
+
+    names: np.ndarray
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, groups: pd.Series) -> Grouped:
+        category = (
+            groups if isinstance(groups.dtype, pd.CategoricalDtype) else groups.astype("category")
+        )
+        return cls(np.asarray(category.cat.categories.astype(str)), category.cat.codes.to_numpy())
+
+
+def table(score: Encoded, groups: Grouped) -> np.ndarray:
+    """Counts of (score value, group) pairs: one bincount, the basis of every test below."""
+    k = len(groups.names)
+    keep = (score.codes >= 0) & (groups.codes >= 0)
+    joint = score.codes * k + groups.codes
+    joint = joint[keep] if not keep.all() else joint
+    return np.bincount(joint, minlength=len(score.levels) * k).reshape(len(score.levels), k)
+
+
+def compare_segments(values: np.ndarray | Encoded, groups: pd.Series | Grouped) -> dict:
     r"""Welch ANOVA and Kruskal-Wallis of a score across segment groups, with effect sizes
     and Holm-corrected pairwise Welch t tests, all from per-group sufficient statistics.
 
@@ -93,32 +145,23 @@ def compare_segments(values: np.ndarray | Encoded, groups: pd.Series) -> dict:
     Groups with fewer than 2 answers are left out.
     """
     score = values if isinstance(values, Encoded) else Encoded.of(values)
-    category = (
-        groups if isinstance(groups.dtype, pd.CategoricalDtype) else groups.astype("category")
-    )
-    names = np.asarray(category.cat.categories.astype(str))
-    group_codes = category.cat.codes.to_numpy()
-    keep = (score.codes >= 0) & (group_codes >= 0)
-    y, codes, value_codes = score.values[keep], group_codes[keep], score.codes[keep]
-    counts = np.bincount(codes, minlength=len(names))
+    grouped = groups if isinstance(groups, Grouped) else Grouped.of(groups)
+    counts_table = table(score, grouped).astype(np.float64)
+    counts = counts_table.sum(axis=0)
     big = counts >= 2
     if big.sum() < 2:
         return {"note": "fewer than two groups with at least 2 answers"}
-    if not big.all():
-        mask = big[codes]
-        y, value_codes = y[mask], value_codes[mask]
-        codes = (np.cumsum(big) - 1)[codes[mask]]
-        names, counts = names[big], counts[big]
-    k, n = len(names), len(y)
-    shift = y.mean()
-    d = y - shift
-    sums = np.bincount(codes, weights=d, minlength=k)
-    squares = np.bincount(codes, weights=d * d, minlength=k)
+    names, counts_table, counts = grouped.names[big], counts_table[:, big], counts[big]
+    k, n = len(names), counts.sum()
+    shift = (score.levels @ counts_table.sum(axis=1)) / n
+    d = score.levels - shift
+    sums = d @ counts_table
+    squares = (d * d) @ counts_table
     means = sums / counts
     var = (squares - counts * means**2) / (counts - 1)
-    if (var <= 0).all():
+    if (var <= 1e-12).all():
         return {"note": "the score is the same within every group"}
-    if (var <= 0).any():
+    if (var <= 1e-12).any():
         return {"note": "the score is constant within a group: Welch's test is undefined"}
     w = counts / var
     mean_w = (w * means).sum() / w.sum()
@@ -127,8 +170,8 @@ def compare_segments(values: np.ndarray | Encoded, groups: pd.Series) -> dict:
     f = a / (1 + 2 * (k - 2) / (k**2 - 1) * lam)
     df2 = (k**2 - 1) / (3 * lam)
     ss_between = (counts * means**2).sum() - n * (sums.sum() / n) ** 2
-    ss_total = (d * d).sum() - n * (d.mean()) ** 2
-    h, kw_p = _kruskal(value_codes, len(score.levels), codes, k, counts)
+    ss_total = squares.sum() - n * (sums.sum() / n) ** 2
+    h, kw_p = _kruskal(counts_table, counts)
     return {
         "n": int(n),
         "means": {str(g): float(m + shift) for g, m in zip(names, means, strict=True)},
@@ -144,13 +187,13 @@ def compare_segments(values: np.ndarray | Encoded, groups: pd.Series) -> dict:
     }
 
 
-def _kruskal(value_codes, n_levels, codes, k, counts):
-    table = np.bincount(value_codes * k + codes, minlength=n_levels * k).reshape(n_levels, k)
-    table = table[table.sum(axis=1) > 0].astype(np.float64)
-    ties = table.sum(axis=1)
+def _kruskal(counts_table: np.ndarray, counts: np.ndarray):
+    t = counts_table[counts_table.sum(axis=1) > 0]
+    ties = t.sum(axis=1)
     n = ties.sum()
+    k = t.shape[1]
     midranks = np.cumsum(ties) - (ties - 1) / 2
-    rank_sums = midranks @ table
+    rank_sums = midranks @ t
     h = 12 / (n * (n + 1)) * (rank_sums**2 / counts).sum() - 3 * (n + 1)
     correction = 1 - (ties**3 - ties).sum() / (n**3 - n)
     h = h / correction if correction > 0 else 0.0
@@ -198,31 +241,42 @@ def _holm(p: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def wave_change(values: np.ndarray, waves: pd.Series, level: float = 0.95) -> list[dict]:
-    """Mean change of a score from each wave to the next (Welch t interval).
+def wave_change(
+    values: np.ndarray | Encoded, waves: pd.Series | Grouped, level: float = 0.95
+) -> list[dict]:
+    """Mean change of a score from each wave to the next, with a Welch t interval.
 
-    ``waves`` is categorical, its categories in wave order.
+    ``waves`` lists the waves in order (a categorical's categories). Computed from the
+    (value, wave) count table, as R's ``t.test(after, before)``.
     """
+    score = values if isinstance(values, Encoded) else Encoded.of(values)
+    grouped = waves if isinstance(waves, Grouped) else Grouped.of(waves)
+    t = table(score, grouped).astype(np.float64)
+    counts = t.sum(axis=0)
+    means = np.divide(score.levels @ t, counts, out=np.full(len(counts), np.nan), where=counts > 0)
     out = []
-    codes = waves.cat.codes.to_numpy()
-    order = list(waves.cat.categories)
-    finite = np.isfinite(values)
-    for i, (before, after) in enumerate(zip(order, order[1:], strict=False)):
-        a = values[(codes == i) & finite]
-        b = values[(codes == i + 1) & finite]
-        if len(a) < 2 or len(b) < 2:
-            out.append({"from": before, "to": after, "note": "fewer than 2 answers in a wave"})
+    for i, (before, after) in enumerate(zip(grouped.names, grouped.names[1:], strict=False)):
+        na, nb = counts[i], counts[i + 1]
+        if na < 2 or nb < 2:
+            out.append(
+                {"from": str(before), "to": str(after), "note": "fewer than 2 answers in a wave"}
+            )
             continue
-        res = stats.ttest_ind(b, a, equal_var=False)
-        ci = res.confidence_interval(level)
+        va = ((score.levels - means[i]) ** 2 @ t[:, i]) / (na - 1)
+        vb = ((score.levels - means[i + 1]) ** 2 @ t[:, i + 1]) / (nb - 1)
+        se2 = va / na + vb / nb
+        change = means[i + 1] - means[i]
+        df = se2**2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
+        half = stats.t.ppf(0.5 + level / 2, df) * np.sqrt(se2)
+        p = 2 * stats.t.sf(abs(change) / np.sqrt(se2), df)
         out.append(
             {
-                "from": before,
-                "to": after,
-                "n": [len(a), len(b)],
-                "change": float(b.mean() - a.mean()),
-                "ci": [float(ci.low), float(ci.high)],
-                "p": float(res.pvalue),
+                "from": str(before),
+                "to": str(after),
+                "n": [int(na), int(nb)],
+                "change": float(change),
+                "ci": [float(change - half), float(change + half)],
+                "p": float(p),
             }
         )
     return out

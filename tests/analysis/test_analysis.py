@@ -297,3 +297,52 @@ def test_segment_statistics_equal_pingouin_and_scipy(seed):
         assert ours_row["t"] == pytest.approx(theirs["T"], rel=1e-9)
         assert ours_row["p_holm"] == pytest.approx(theirs["p_corr"], rel=1e-6)
         assert ours_row["hedges"] == pytest.approx(theirs["hedges"], rel=1e-6)
+
+
+def test_wave_change_equals_scipy_welch_t_test():
+    from scipy import stats
+
+    from analysis.segments import wave_change
+
+    rng = np.random.default_rng(3)
+    waves = pd.Series(
+        pd.Categorical(rng.choice(["w1", "w2", "w3"], 600), categories=["w1", "w2", "w3"])
+    )
+    y = np.round(rng.normal(4, 1, 600) + (waves == "w3") * 0.5) / 3  # thirds, like a score
+    for step, (a, b) in zip(wave_change(y, waves), [("w1", "w2"), ("w2", "w3")], strict=True):
+        before, after = y[(waves == a).to_numpy()], y[(waves == b).to_numpy()]
+        res = stats.ttest_ind(after, before, equal_var=False)
+        ci = res.confidence_interval(0.95)
+        assert step["change"] == pytest.approx(after.mean() - before.mean(), abs=1e-12)
+        assert step["ci"] == pytest.approx([ci.low, ci.high], abs=1e-9)
+        assert step["p"] == pytest.approx(res.pvalue, rel=1e-6)
+
+
+@pytest.mark.parametrize("divisor", [1, 3, 5, 7])
+def test_score_encoding_without_sorting_equals_unique(divisor):
+    from analysis.segments import Encoded
+
+    rng = np.random.default_rng(divisor)
+    y = rng.integers(5, 36, 1000) / divisor
+    y[::17] = np.nan
+    encoded = Encoded.of(y)
+    levels, inverse = np.unique(y[np.isfinite(y)], return_inverse=True)
+    np.testing.assert_allclose(encoded.levels, levels, rtol=0, atol=1e-12)
+    assert (encoded.codes[np.isfinite(y)] == inverse).all()
+    assert (encoded.codes[~np.isfinite(y)] == -1).all()
+    irrational = Encoded.of(np.array([np.pi, np.e, np.pi]))  # falls back to a sort
+    assert irrational.codes.tolist() == [1, 0, 1]
+
+
+def test_chunked_moments_equal_numpy_cov_of_the_complete_rows(monkeypatch):
+    from analysis import moments
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(3, 1, (1000, 4)) @ rng.normal(size=(4, 4))
+    x[rng.random((1000, 4)) < 0.03] = np.nan
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 64)  # many chunks, some partly missing
+    got, used = moments.compute([x[:, j] for j in range(4)], ("a", "b", "c", "d"))
+    complete = np.isfinite(x).all(axis=1)
+    assert (used == complete).all() and got.n == complete.sum()
+    np.testing.assert_allclose(got.mean, x[complete].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(got.cov, np.cov(x[complete], rowvar=False), rtol=1e-10)
