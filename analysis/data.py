@@ -123,7 +123,12 @@ class SurveyData:
             else:
                 values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
             scale = column.item.scale
-            if scale is not None:
+            # fmin/fmax skip NaN: two reductions, no n-sized temporaries
+            if (
+                scale is not None
+                and len(values)
+                and (np.fmin.reduce(values) < scale.min or np.fmax.reduce(values) > scale.max)
+            ):
                 outside = (values < scale.min) | (values > scale.max)  # NaN compares False
                 if outside.any():
                     row = int(np.flatnonzero(outside)[0])
@@ -171,6 +176,10 @@ class SurveyData:
                 total += a
             self._cache[key] = total / len(arrays)
         return self._cache[key]
+
+    def remember_mean(self, columns: tuple[str, ...], values: np.ndarray) -> None:
+        """Keep row means made elsewhere (the covariance pass) for :meth:`mean_of`."""
+        self._cache.setdefault(("mean", tuple(columns)), values)
 
     def score(self, scale: Scale) -> np.ndarray:
         """A scale score: the mean of its items; NaN unless every item is answered."""

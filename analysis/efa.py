@@ -261,17 +261,18 @@ def bartlett(r: np.ndarray, n: int) -> dict[str, float]:
     return {"chi2": float(chi2), "df": float(df), "p": float(stats.chi2.sf(chi2, df))}
 
 
-def parallel_analysis(r: np.ndarray, n: int, iterations: int = 100, seed: int = 0) -> int:
+def parallel_analysis(r: np.ndarray, n: int, iterations: int = 20, seed: int = 0) -> int:
     """Number of factors suggested by parallel analysis (Horn, 1965).
 
     Notes
     -----
     The eigenvalues of the reduced correlation matrix (SMC on the diagonal, the factor
     version of ``psych::fa.parallel``) are compared with the 95th percentile of those of
-    random normal data of the same n and p (Glorfeld, 1995). The random correlation
-    matrices are drawn from the Wishart distribution of their cross-products, so the
-    cost does not grow with n. The count of leading observed eigenvalues above the
-    random ones is the suggestion. Random, so not compared with R to the digit.
+    random normal data of the same n and p (Glorfeld, 1995), over 20 draws as psych.
+    The random correlation matrices are drawn from the Wishart distribution of their
+    cross-products, so the cost does not grow with n. The count of leading observed
+    eigenvalues above the random ones is the suggestion. Random, so not compared with R
+    to the digit.
     """
     p = r.shape[0]
     rng = np.random.default_rng(seed)

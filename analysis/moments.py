@@ -43,15 +43,20 @@ CHUNK_ROWS = 65_536
 
 
 def compute(
-    arrays: list[np.ndarray], columns: tuple[str, ...], rows: np.ndarray | None = None
-) -> tuple[Moments, np.ndarray]:
+    arrays: list[np.ndarray],
+    columns: tuple[str, ...],
+    rows: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> tuple[Moments, np.ndarray, np.ndarray | None]:
     """Moments of the complete rows of the item ``arrays``: one pass, in row chunks.
 
     Works column-wise and chunk by chunk, so no n x k copy of the data is made; the
     cross-products are taken about a provisional mean (the first complete row's
     values), which keeps them numerically safe. ``rows`` restricts the rows used; by
     default the rows where every column is answered are found during the same pass.
-    Returns the moments and the mask of the rows used.
+    ``weights`` (k x m) asks for m linear combinations of every row (scale means), made
+    from the same chunks: NaN where any item with a non-zero weight is missing.
+    Returns the moments, the mask of the rows used and the (m x n) combinations.
     """
     k = len(arrays)
     total = len(arrays[0])
@@ -59,13 +64,24 @@ def compute(
     sums = np.zeros(k)
     cross = np.zeros((k, k))
     shift = None
+    # (m x n), so that each chunk's combinations are written as contiguous row pieces
+    projected = np.empty((weights.shape[1], total)) if weights is not None else None
+    uses = (weights != 0).astype(np.float64).T if weights is not None else None
     for start in range(0, total, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, total)
         # column-major, so that each column is copied in contiguously
         block = np.empty((stop - start, k), order="F")
         for j, a in enumerate(arrays):
             block[:, j] = a[start:stop]
-        keep = np.isfinite(block).all(axis=1)
+        missing = np.isnan(block.T)  # C-ordered view: rows are columns
+        keep = ~missing.any(axis=0)
+        if projected is not None:
+            if keep.all():
+                np.matmul(weights.T, block.T, out=projected[:, start:stop])
+            else:
+                part = weights.T @ np.where(missing, 0.0, block.T)
+                part[(uses @ missing) > 0] = np.nan
+                projected[:, start:stop] = part
         if rows is not None:
             keep &= rows[start:stop]
         used[start:stop] = keep
@@ -83,15 +99,18 @@ def compute(
         raise AnalysisError(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
     mean_shifted = sums / n
     cov = (cross - n * np.outer(mean_shifted, mean_shifted)) / (n - 1)
-    return Moments(tuple(columns), n, mean_shifted + shift, cov), used
+    return Moments(tuple(columns), n, mean_shifted + shift, cov), used, projected
 
 
 class MomentCache:
     """Moments of any column set, sharing one covariance pass where the rows agree."""
 
-    def __init__(self, data: SurveyData, all_columns: list[str]) -> None:
+    def __init__(
+        self, data: SurveyData, all_columns: list[str], means_of: list[tuple[str, ...]] = ()
+    ) -> None:
         self.data = data
         self.all_columns = tuple(all_columns)
+        self.means_of = list(means_of)  # column sets whose row means the pass also makes
         self._global: Moments | None = None
         self._global_rows: np.ndarray | None = None
         self._all_complete = False
@@ -99,10 +118,16 @@ class MomentCache:
 
     def _ensure_global(self) -> None:
         if self._global_rows is None:
+            weights = np.zeros((len(self.all_columns), len(self.means_of)))
+            for j, cols in enumerate(self.means_of):
+                for c in cols:
+                    weights[self.all_columns.index(c), j] = 1 / len(cols)
             try:
-                self._global, self._global_rows = compute(
-                    self.data.columns(self.all_columns), self.all_columns
+                self._global, self._global_rows, means = compute(
+                    self.data.columns(self.all_columns), self.all_columns, weights=weights
                 )
+                for j, cols in enumerate(self.means_of):
+                    self.data.remember_mean(cols, means[j])
             except AnalysisError:
                 self._global_rows = np.zeros(len(self.data.frame), dtype=bool)
             self._all_complete = bool(self._global_rows.all())
@@ -120,6 +145,6 @@ class MomentCache:
             if self._global is not None and inside and np.array_equal(rows, self._global_rows):
                 result = self._global.sub(columns)
             else:
-                result, _ = compute(self.data.columns(columns), columns, rows)
+                result, _, _ = compute(self.data.columns(columns), columns, rows)
         self._cache[columns] = result
         return result

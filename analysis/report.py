@@ -22,7 +22,7 @@ from .gaps import gaps, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .reliability import reliability
-from .segments import Encoded, Grouped, compare_segments, nps, wave_change
+from .segments import Encoded, Grouped, compare_segments, nps, table, wave_change
 
 
 def _section(build: Callable[[], Any]) -> Any:
@@ -56,7 +56,12 @@ def build_report(
     q = data.q
     data.validate()  # bad data fails the whole report, with the cell named
     all_columns = [c for s in data.scales for c in s.columns]
-    moments = MomentCache(data, list(dict.fromkeys(all_columns)))
+    # one pass gives the covariance of every item and every scale's score
+    moments = MomentCache(
+        data, list(dict.fromkeys(all_columns)), means_of=[s.columns for s in data.scales]
+    )
+    if data.scales:
+        moments.get(data.scales[0].columns)  # run that pass first, whatever asks next
     report: dict[str, Any] = {"n_responses": int(len(data.frame))}
 
     report["reliability"] = {
@@ -208,12 +213,16 @@ def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
         if item.id not in data.frame:
             continue
         groups = Grouped.of(data.categorical(item.id))
+        tables = {name: table(e, groups) for name, e in encoded.items()}  # one pass each
         section = {
-            name: _section(lambda e=e, g=groups: compare_segments(e, g))
+            name: _section(lambda e=e, t=tables[name], g=groups: compare_segments(e, g, t))
             for name, e in encoded.items()
         }
         if item.id == "wave":  # the segment that names the survey wave
-            section["change"] = {name: wave_change(e, groups) for name, e in encoded.items()}
+            section["change"] = {
+                name: wave_change(e, groups, counts_table=tables[name])
+                for name, e in encoded.items()
+            }
         out[item.id] = section
     return out
 

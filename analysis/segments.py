@@ -116,15 +116,24 @@ class Grouped:
 
 
 def table(score: Encoded, groups: Grouped) -> np.ndarray:
-    """Counts of (score value, group) pairs: one bincount, the basis of every test below."""
-    k = len(groups.names)
-    keep = (score.codes >= 0) & (groups.codes >= 0)
-    joint = score.codes * k + groups.codes
-    joint = joint[keep] if not keep.all() else joint
-    return np.bincount(joint, minlength=len(score.levels) * k).reshape(len(score.levels), k)
+    """Counts of (score value, group) pairs: one bincount, the basis of every test below.
+
+    Missing values (code -1) on either side land in an extra row or column that is
+    dropped, which avoids a masking pass.
+    """
+    k = len(groups.names) + 1
+    joint = (score.codes + 1) * k
+    joint += groups.codes
+    joint += 1
+    counts = np.bincount(joint, minlength=(len(score.levels) + 1) * k)
+    return counts.reshape(len(score.levels) + 1, k)[1:, 1:]
 
 
-def compare_segments(values: np.ndarray | Encoded, groups: pd.Series | Grouped) -> dict:
+def compare_segments(
+    values: np.ndarray | Encoded,
+    groups: pd.Series | Grouped,
+    counts_table: np.ndarray | None = None,
+) -> dict:
     r"""Welch ANOVA and Kruskal-Wallis of a score across segment groups, with effect sizes
     and Holm-corrected pairwise Welch t tests, all from per-group sufficient statistics.
 
@@ -146,7 +155,9 @@ def compare_segments(values: np.ndarray | Encoded, groups: pd.Series | Grouped) 
     """
     score = values if isinstance(values, Encoded) else Encoded.of(values)
     grouped = groups if isinstance(groups, Grouped) else Grouped.of(groups)
-    counts_table = table(score, grouped).astype(np.float64)
+    if counts_table is None:
+        counts_table = table(score, grouped)
+    counts_table = counts_table.astype(np.float64)
     counts = counts_table.sum(axis=0)
     big = counts >= 2
     if big.sum() < 2:
@@ -242,7 +253,10 @@ def _holm(p: list[float]) -> list[float]:
 
 
 def wave_change(
-    values: np.ndarray | Encoded, waves: pd.Series | Grouped, level: float = 0.95
+    values: np.ndarray | Encoded,
+    waves: pd.Series | Grouped,
+    level: float = 0.95,
+    counts_table: np.ndarray | None = None,
 ) -> list[dict]:
     """Mean change of a score from each wave to the next, with a Welch t interval.
 
@@ -251,7 +265,7 @@ def wave_change(
     """
     score = values if isinstance(values, Encoded) else Encoded.of(values)
     grouped = waves if isinstance(waves, Grouped) else Grouped.of(waves)
-    t = table(score, grouped).astype(np.float64)
+    t = (table(score, grouped) if counts_table is None else counts_table).astype(np.float64)
     counts = t.sum(axis=0)
     means = np.divide(score.levels @ t, counts, out=np.full(len(counts), np.nan), where=counts > 0)
     out = []

@@ -341,8 +341,14 @@ def test_chunked_moments_equal_numpy_cov_of_the_complete_rows(monkeypatch):
     x = rng.normal(3, 1, (1000, 4)) @ rng.normal(size=(4, 4))
     x[rng.random((1000, 4)) < 0.03] = np.nan
     monkeypatch.setattr(moments, "CHUNK_ROWS", 64)  # many chunks, some partly missing
-    got, used = moments.compute([x[:, j] for j in range(4)], ("a", "b", "c", "d"))
+    weights = np.array([[0.5, 0], [0.5, 0], [0, 1], [0, 0]])  # mean of a, b; c alone
+    got, used, means = moments.compute(
+        [x[:, j] for j in range(4)], ("a", "b", "c", "d"), weights=weights
+    )
     complete = np.isfinite(x).all(axis=1)
     assert (used == complete).all() and got.n == complete.sum()
     np.testing.assert_allclose(got.mean, x[complete].mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(got.cov, np.cov(x[complete], rowvar=False), rtol=1e-10)
+    # scale means of every row, NaN only where one of the scale's own items is missing
+    np.testing.assert_allclose(means[0], x[:, :2].mean(axis=1), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(means[1], x[:, 2], rtol=1e-12, equal_nan=True)
