@@ -111,7 +111,9 @@ def regression(
     design[:, 0] = 1.0
     for j, c in enumerate(columns, start=1):
         design[:, j] = c
-    rows = np.isfinite(design).all(axis=1) & np.isfinite(y)
+    rows = np.isfinite(y)
+    for c in columns:  # contiguous checks, not a strided all() across each row
+        rows &= np.isfinite(c)
     if not rows.all():
         design, y = np.asfortranarray(design[rows]), y[rows]
     n = len(y)
@@ -134,9 +136,10 @@ def regression(
     xty = design.T @ y
     b = xtx_inv @ xty
     resid = y - design @ b
-    leverage = ((design @ xtx_inv) * design).sum(axis=1)
+    dt = design.T  # C-ordered (k+1, n): row operations below are contiguous
+    leverage = np.einsum("ij,ij->j", xtx_inv @ dt, dt)
     w = (resid / (1 - leverage)) ** 2
-    hc3 = xtx_inv @ (design * w[:, None]).T @ design @ xtx_inv
+    hc3 = xtx_inv @ ((dt * w) @ design) @ xtx_inv
     tss = ((y - y.mean()) ** 2).sum()
     r2 = 1 - (resid**2).sum() / tss
     # correlations from the cross-products already formed, not another pass
