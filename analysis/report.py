@@ -101,7 +101,7 @@ def build_report(
     else:
         report["loyalty"] = _section(lambda: _loyalty(data, satisfaction, loyalty))
 
-    nps_items = [i for i in q.items if i.kind == "nps"]
+    nps_items = [i for i in q.items if i.kind == "nps" and i.id in data.frame]
     if nps_items:
         report["nps"] = {
             i.id: _section(lambda i=i: vars(nps(data.frame[i.id].to_numpy(float))))

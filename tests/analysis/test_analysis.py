@@ -352,3 +352,11 @@ def test_chunked_moments_equal_numpy_cov_of_the_complete_rows(monkeypatch):
     # scale means of every row, NaN only where one of the scale's own items is missing
     np.testing.assert_allclose(means[0], x[:, :2].mean(axis=1), rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(means[1], x[:, 2], rtol=1e-12, equal_nan=True)
+
+
+def test_items_only_data_skips_nps_and_segments():
+    frame = simulate_responses(SERVQUAL, 200, seed=4)
+    items = [c.name for c in SERVQUAL.columns if c.section.kind in ("dimension", "outcome")]
+    report = build_report(SurveyData(SERVQUAL, frame[items]))
+    assert "nps" not in report and report["segments"] == {}
+    assert report["regression"]["r2"] > 0
