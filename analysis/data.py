@@ -92,12 +92,6 @@ class SurveyData:
     def scales(self) -> list[Scale]:
         return scales(self.q)
 
-    def scale(self, name: str) -> Scale:
-        for s in self.scales:
-            if s.name == name:
-                return s
-        raise KeyError(name)
-
     def validate(self) -> None:
         """Refuse answers outside their scale before any analysis runs (names the cell)."""
         for column in self.q.columns:

@@ -134,11 +134,6 @@ def minres(r: np.ndarray, k: int) -> Extraction:
     return _extract(r, k, "minres")
 
 
-def ml(r: np.ndarray, k: int) -> Extraction:
-    """Maximum-likelihood factor extraction (``psych::fa(fm = "ml")``, as ``factanal``)."""
-    return _extract(r, k, "ml")
-
-
 def varimax(loadings: np.ndarray, normalize: bool = True, eps: float = 1e-5) -> Rotation:
     """Kaiser's varimax, the algorithm of R's ``stats::varimax``."""
     x = loadings.copy()

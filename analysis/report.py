@@ -138,6 +138,8 @@ def _efa(m, factors, extraction, rotation) -> dict:
         "loadings": {c: list(r.loadings[i]) for i, c in enumerate(r.columns)},
         "communalities": dict(zip(r.columns, r.communalities, strict=True)),
         "factor_correlations": r.phi.tolist(),
+        # regression (Thurstone) factor scores are z-scored items times these weights
+        "score_weights": {c: list(r.weights[i]) for i, c in enumerate(r.columns)},
     }
 
 

@@ -91,6 +91,9 @@ def test_factor_loadings_match_psych_up_to_order_and_sign(name, variant):
     assert np.abs(aligned - want).max() < 1e-3
     h2 = [e[variant]["communalities"][c] for c in columns]
     np.testing.assert_allclose(got.communalities, h2, atol=1e-3)
+    signs = np.sign((got.loadings[:, best] * want).sum(axis=0))
+    weights = got.weights[:, best] * signs
+    np.testing.assert_allclose(weights, np.array(e[variant]["weights"]), atol=1e-3)
     if rotation in ("oblimin", "promax"):
         phi = got.phi[np.ix_(best, best)] * np.outer(
             *[np.sign((got.loadings[:, best] * want).sum(0))] * 2

@@ -47,12 +47,14 @@ reference <- function(name) {
               bartlett = list(chi2 = b$chisq, df = b$df, p = b$p.value))
   for (v in list(c("minres", "oblimin"), c("ml", "varimax"), c("minres", "promax"),
                  c("ml", "oblimin"), c("minres", "none"))) {
-    f <- suppressWarnings(fa(x, nfactors = nf, fm = v[1], rotate = v[2]))
+    f <- suppressWarnings(fa(x, nfactors = nf, fm = v[1], rotate = v[2], scores = "regression"))
     L <- unclass(f$loadings)
+    W <- unclass(f$weights)
     efa[[paste(v, collapse = "_")]] <- list(
       loadings = lapply(seq_len(nrow(L)), function(i) L[i, ]),
       communalities = as.list(setNames(f$communality, rownames(L))),
-      phi = if (is.null(f$Phi)) diag(nf) else f$Phi)
+      phi = if (is.null(f$Phi)) diag(nf) else f$Phi,
+      weights = lapply(seq_len(nrow(W)), function(i) W[i, ]))
   }
   f1 <- fa(x, nfactors = 1, fm = "minres", rotate = "none")
   efa$minres_1 <- list(loadings = as.vector(unclass(f1$loadings)))
