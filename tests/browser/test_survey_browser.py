@@ -165,6 +165,29 @@ def test_desktop_shows_expectation_and_perception_side_by_side(live_server, new_
     shot(page, "servqual-desktop-page1")
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_three_measures_of_nine_points_do_not_overlap(live_server, new_page, make_survey, viewport):
+    survey, _ = make_survey("zone-of-tolerance")
+    page = new_page(viewport)
+    page.goto(f"{live_server}/s/{survey.id}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    card = page.locator(".section").first.bounding_box()
+    boxes = [g.bounding_box() for g in page.locator("#item-TA1 [role=radiogroup]").all()]
+    assert len(boxes) == 3
+    for box in boxes:  # every group inside the card
+        assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+    for a, b in zip(boxes, boxes[1:], strict=False):  # and no two groups overlap
+        disjoint_x = a["x"] + a["width"] <= b["x"] + 1 or b["x"] + b["width"] <= a["x"] + 1
+        disjoint_y = a["y"] + a["height"] <= b["y"] + 1 or b["y"] + b["height"] <= a["y"] + 1
+        assert disjoint_x or disjoint_y
+    last = page.locator("#item-TA1 [role=radiogroup]").first.locator("label.point").last
+    assert (
+        last.bounding_box()["x"] + last.bounding_box()["width"]
+        <= boxes[0]["x"] + boxes[0]["width"] + 1
+    )
+    shot(page, f"zone-of-tolerance-{'phone' if viewport is PHONE else 'desktop'}")
+
+
 def test_resume_after_leaving_half_way(live_server, new_page, make_survey):
     survey, q = make_survey("servqual-22")
     token = create_invitations(survey, 1)[0].token
