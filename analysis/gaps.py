@@ -35,7 +35,12 @@ def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np
     q = data.q
     measures = [q.measure_by_role(role) for role in roles]
     scores = [data.mean_of([q.column_name(item, m) for item in dimension.items]) for m in measures]
-    rows = np.logical_and.reduce([np.isfinite(s) for s in scores])
+    total = scores[0].copy()
+    for s in scores[1:]:
+        total += s  # NaN wherever any score is missing: one check instead of a mask each
+    if not np.isnan(total).any():
+        return len(total), scores
+    rows = np.isfinite(total)
     return int(rows.sum()), [s[rows] for s in scores]
 
 

@@ -107,8 +107,11 @@ def build_report(
             i.id: _section(lambda i=i: vars(nps(data.frame[i.id].to_numpy(float))))
             for i in nps_items
         }
-    if q.segments:
+    present = [i for s in q.segments for i in s.items if i.id in data.frame]
+    if present:
         report["segments"] = _segments(data, satisfaction, dims, nps_items)
+    elif q.segments:
+        report["segments"] = {"note": "the data has no segment columns"}
     return _clean(report)
 
 
