@@ -98,13 +98,6 @@ class SurveyData:
             if column.item.scale is not None and column.name in self.frame:
                 self._item(column.name)
 
-    def values(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
-        """An (n, k) float matrix of scale columns, reverse-keyed items recoded, NaN missing."""
-        out = np.empty((len(self.frame), len(columns)), dtype=np.float64)
-        for j, name in enumerate(columns):
-            out[:, j] = self._item(name)
-        return out
-
     def _item(self, name: str) -> np.ndarray:
         key = ("item", name)
         if key not in self._cache:
@@ -179,9 +172,10 @@ class SurveyData:
         """A scale score: the mean of its items; NaN unless every item is answered."""
         return self.mean_of(scale.columns)
 
-    def dimension_scores(self, role: str) -> pd.DataFrame:
-        """One score column per dimension, under the measure with ``role``."""
-        wanted = [
-            s for s in self.scales if s.section.kind == "dimension" and s.measure_role == role
-        ]
-        return pd.DataFrame({s.section.id: self.score(s) for s in wanted}, index=self.frame.index)
+    def dimension_scales(self, role: str) -> list[Scale]:
+        """The dimension scales under the measure with ``role``, in questionnaire order."""
+        return [s for s in self.scales if s.section.kind == "dimension" and s.measure_role == role]
+
+    def dimension_scores(self, role: str) -> dict[str, np.ndarray]:
+        """One score per dimension (dimension id -> array), under the measure with ``role``."""
+        return {s.section.id: self.score(s) for s in self.dimension_scales(role)}

@@ -36,11 +36,7 @@ def _section(build: Callable[[], Any]) -> Any:
 
 def _perception_items(data: SurveyData) -> list[tuple[str, list[str]]]:
     """(dimension id, perception columns) of every dimension."""
-    q = data.q
-    measure = q.measure_by_role("perception") if q.measures else None
-    if q.measures and measure is None:
-        return []
-    return [(d.id, [q.column_name(i, measure) for i in d.items]) for d in q.dimensions]
+    return [(s.section.id, list(s.columns)) for s in data.dimension_scales("perception")]
 
 
 def build_report(
@@ -163,12 +159,8 @@ def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
 
 
 def _regression(data: SurveyData, satisfaction: np.ndarray, bootstrap: int, seed: int) -> dict:
-    dims = [
-        s for s in data.scales if s.section.kind == "dimension" and s.measure_role == "perception"
-    ]
-    scores = [data.score(s) for s in dims]
-    names = tuple(s.section.id for s in dims)
-    r = regression(scores, satisfaction, names, bootstrap, seed)
+    scores = data.dimension_scores("perception")
+    r = regression(list(scores.values()), satisfaction, tuple(scores), bootstrap, seed)
     out = {k: getattr(r, k) for k in ("n", "coef", "se_hc3", "std_beta", "r2", "adj_r2", "vif")}
     out["relative_weights"] = r.relative_weights
     out["relative_weights_pct"] = r.relative_weights_pct
@@ -208,8 +200,7 @@ def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
     if satisfaction is not None:
         scores["satisfaction"] = satisfaction
     if dims:
-        for d, values in data.dimension_scores("perception").items():
-            scores[d] = values.to_numpy()
+        scores.update(data.dimension_scores("perception"))
     for item in nps_items:
         scores[item.id] = data.frame[item.id].to_numpy(float)
     encoded = {name: Encoded.of(v) for name, v in scores.items()}  # sorted once, reused

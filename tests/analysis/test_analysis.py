@@ -145,9 +145,9 @@ def test_reverse_keyed_item_is_recoded_once():
     frame = simulate_responses(q, 30, seed=2)
     data = SurveyData(q, frame)
     raw = frame["P_RE4"].to_numpy()
-    np.testing.assert_array_equal(data.values(["P_RE4"])[:, 0], 8 - raw)
-    np.testing.assert_array_equal(data.values(["P_RE4"])[:, 0], 8 - raw)  # cached, not twice
-    assert data.values(["P_RE1"])[0, 0] == frame["P_RE1"][0]
+    np.testing.assert_array_equal(data.columns(["P_RE4"])[0], 8 - raw)
+    np.testing.assert_array_equal(data.columns(["P_RE4"])[0], 8 - raw)  # cached, not twice
+    assert data.columns(["P_RE1"])[0][0] == frame["P_RE1"][0]
 
 
 def test_too_few_responses_give_notes_not_crashes():
