@@ -114,12 +114,11 @@ class PageForm(FlaskForm):
         result: dict[str, Any] = {}
         for column in self.columns():
             if column.kind == "option":
-                field = self[field_name(self.base_name(column))]
-                chosen = field.data or []
+                chosen = self.field_of(column).data or []
                 shown = bool(chosen) or self.shown(column.item)
                 result[column.name] = (1 if column.choice.id in chosen else 0) if shown else None
             else:
-                value = self[field_name(column.name)].data
+                value = self.field_of(column).data
                 if column.kind == "text":
                     value = (value or "").strip() or None
                 result[column.name] = value if value not in ("", []) else None
@@ -127,13 +126,12 @@ class PageForm(FlaskForm):
 
     def valid_answers(self) -> dict[str, Any]:
         """The answers of the fields that passed validation (to keep a partial page)."""
-        good: dict[str, Any] = {}
-        for column in self.columns():
-            name = self.base_name(column) if column.kind == "option" else column.name
-            field = self[field_name(name)]
-            if not field.errors:
-                good[column.name] = self.answers()[column.name]
-        return {k: v for k, v in good.items() if v is not None}
+        answers = self.answers()
+        return {
+            c.name: answers[c.name]
+            for c in self.columns()
+            if not self.field_of(c).errors and answers[c.name] is not None
+        }
 
     def answers_so_far(self) -> dict[str, Any]:
         merged = dict(self.prior)
@@ -144,6 +142,11 @@ class PageForm(FlaskForm):
 
     def shown(self, item: Item) -> bool:
         return item.show_if is None or item.show_if.holds(self.answers_so_far())
+
+    def field_of(self, column: Column) -> Field:
+        """The field holding ``column``: its own, or its multiple-choice item's."""
+        name = self.base_name(column) if column.kind == "option" else column.name
+        return self[field_name(name)]
 
     def base_name(self, column: Column) -> str:
         return self.questionnaire.column_name(column.item, column.measure)
