@@ -142,9 +142,9 @@ def compare_segments(
     One pass gives each group's n, mean and variance and the table of (value, group)
     counts; everything else works on those, so the cost is that of a ``bincount``:
 
-    * Welch (1951): :math:`w_g = n_g/s^2_g`, :math:`F = rac{\sum w_g(ar y_g -
-      ar y_w)^2/(k-1)}{1 + rac{2(k-2)}{k^2-1}\sumrac{(1-w_g/W)^2}{n_g-1}}` on
-      :math:`k-1` and :math:`rac{k^2-1}{3\sum(1-w_g/W)^2/(n_g-1)}` degrees of freedom;
+    * Welch (1951): :math:`w_g = n_g/s^2_g`, :math:`F = \frac{\sum w_g(\bar y_g -
+      \bar y_w)^2/(k-1)}{1 + \frac{2(k-2)}{k^2-1}\sum\frac{(1-w_g/W)^2}{n_g-1}}` on
+      :math:`k-1` and :math:`\frac{k^2-1}{3\sum(1-w_g/W)^2/(n_g-1)}` degrees of freedom;
       effect size :math:`\eta^2 = SS_{between}/SS_{total}` (pingouin's ``np2``).
     * Kruskal-Wallis with mid-ranks and the tie correction (scipy's ``kruskal``),
       :math:`\epsilon^2 = H(n+1)/(n^2-1)` (Tomczak & Tomczak, 2014).
