@@ -158,18 +158,13 @@ def compare_segments(
     if counts_table is None:
         counts_table = table(score, grouped)
     counts_table = counts_table.astype(np.float64)
-    counts = counts_table.sum(axis=0)
-    big = counts >= 2
+    big = counts_table.sum(axis=0) >= 2
     if big.sum() < 2:
         return {"note": "fewer than two groups with at least 2 answers"}
-    names, counts_table, counts = grouped.names[big], counts_table[:, big], counts[big]
+    names, counts_table = grouped.names[big], counts_table[:, big]
+    counts, means, var = _group_stats(score.levels, counts_table)
     k, n = len(names), counts.sum()
-    shift = (score.levels @ counts_table.sum(axis=1)) / n
-    d = score.levels - shift
-    sums = d @ counts_table
-    squares = (d * d) @ counts_table
-    means = sums / counts
-    var = (squares - counts * means**2) / (counts - 1)
+    grand = (counts * means).sum() / n
     if (var <= 1e-12).all():
         return {"note": "the score is the same within every group"}
     if (var <= 1e-12).any():
@@ -180,12 +175,12 @@ def compare_segments(
     lam = ((1 - w / w.sum()) ** 2 / (counts - 1)).sum()
     f = a / (1 + 2 * (k - 2) / (k**2 - 1) * lam)
     df2 = (k**2 - 1) / (3 * lam)
-    ss_between = (counts * means**2).sum() - n * (sums.sum() / n) ** 2
-    ss_total = squares.sum() - n * (sums.sum() / n) ** 2
+    ss_between = (counts * (means - grand) ** 2).sum()
+    ss_total = ((score.levels - grand) ** 2 @ counts_table).sum()
     h, kw_p = _kruskal(counts_table, counts)
     return {
         "n": int(n),
-        "means": {str(g): float(m + shift) for g, m in zip(names, means, strict=True)},
+        "means": {str(g): float(m) for g, m in zip(names, means, strict=True)},
         "welch_anova": {
             "F": float(f),
             "df1": float(k - 1),
@@ -196,6 +191,16 @@ def compare_segments(
         "kruskal": {"H": float(h), "p": float(kw_p), "epsilon2": float(h * (n + 1) / (n**2 - 1))},
         "pairwise": _pairwise(names, counts, means, var),
     }
+
+
+def _group_stats(levels: np.ndarray, counts_table: np.ndarray):
+    """Each group's n, mean and unbiased variance from its column of the count table
+    (NaN where a group has too few answers)."""
+    counts = counts_table.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (levels @ counts_table) / counts
+        var = ((levels[:, None] - means) ** 2 * counts_table).sum(axis=0) / (counts - 1)
+    return counts, means, var
 
 
 def _kruskal(counts_table: np.ndarray, counts: np.ndarray):
@@ -266,8 +271,7 @@ def wave_change(
     score = values if isinstance(values, Encoded) else Encoded.of(values)
     grouped = waves if isinstance(waves, Grouped) else Grouped.of(waves)
     t = (table(score, grouped) if counts_table is None else counts_table).astype(np.float64)
-    counts = t.sum(axis=0)
-    means = np.divide(score.levels @ t, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+    counts, means, var = _group_stats(score.levels, t)
     out = []
     for i, (before, after) in enumerate(zip(grouped.names, grouped.names[1:], strict=False)):
         na, nb = counts[i], counts[i + 1]
@@ -276,8 +280,7 @@ def wave_change(
                 {"from": str(before), "to": str(after), "note": "fewer than 2 answers in a wave"}
             )
             continue
-        va = ((score.levels - means[i]) ** 2 @ t[:, i]) / (na - 1)
-        vb = ((score.levels - means[i + 1]) ** 2 @ t[:, i + 1]) / (nb - 1)
+        va, vb = var[i], var[i + 1]
         se2 = va / na + vb / nb
         change = means[i + 1] - means[i]
         df = se2**2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
