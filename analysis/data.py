@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from questionnaires import Column, Questionnaire, Section
+from questionnaires import Questionnaire, Section
 
 
 class AnalysisError(ValueError):
@@ -87,45 +87,73 @@ class SurveyData:
     q: Questionnaire
     frame: pd.DataFrame
     _cache: dict = field(default_factory=dict, repr=False)
+    _checked: set = field(default_factory=set, repr=False)  # columns found within their scale
 
     @cached_property
     def scales(self) -> list[Scale]:
         return scales(self.q)
 
-    def validate(self) -> None:
-        """Refuse answers outside their scale before any analysis runs (names the cell)."""
-        for column in self.q.columns:
-            if column.item.scale is not None and column.name in self.frame:
-                self._item(column.name)
+    def validate(self, columns: tuple[str, ...] | list[str] | None = None) -> None:
+        """Refuse answers outside their scale before any analysis runs (names the cell).
 
-    def _item(self, name: str) -> np.ndarray:
+        Checks ``columns`` (default: every scale column), in questionnaire order, skipping
+        those already checked; the first bad cell raises.
+        """
+        wanted = None if columns is None else set(columns)
+        for column in self.q.columns:
+            name = column.name
+            if (
+                column.item.scale is not None
+                and name in self.frame
+                and (wanted is None or name in wanted)
+                and name not in self._checked
+            ):
+                self._check_range(name)
+
+    def accept_ranges(self, columns, low: np.ndarray, high: np.ndarray) -> None:
+        """Take each column's observed range (from a pass that read the recoded values)
+        as its range check; if any lies outside its scale, the full check names the cell.
+        """
+        for name, lo, hi in zip(columns, low, high, strict=True):
+            scale = self.q.column(name).item.scale
+            if scale is not None and (lo < scale.min or hi > scale.max):
+                self.validate()  # in questionnaire order: the first bad cell raises
+        self._checked.update(columns)
+
+    def _check_range(self, name: str) -> None:
+        scale = self.q.column(name).item.scale
+        values = self._numbers(name)
+        # fmin/fmax skip NaN: two reductions, no n-sized temporaries
+        if len(values) and (
+            np.fmin.reduce(values) < scale.min or np.fmax.reduce(values) > scale.max
+        ):
+            outside = (values < scale.min) | (values > scale.max)  # NaN compares False
+            row = int(np.flatnonzero(outside)[0])
+            raise AnalysisError(
+                f"column {name}, row {row + 1}: {values[row]:g} lies outside the "
+                f"scale {scale.min}..{scale.max}"
+            )
+        self._checked.add(name)
+
+    def _numbers(self, name: str) -> np.ndarray:
+        """A column's answers as float64 (as given: no reverse keying)."""
+        if name not in self.frame:
+            raise AnalysisError(f"column {name} is not in the data")
+        series = self.frame[name]
+        if series.dtype == np.float64:
+            return series.to_numpy()  # no copy
+        return pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
+
+    def _item(self, name: str, check: bool = True) -> np.ndarray:
         key = ("item", name)
         if key not in self._cache:
-            if name not in self.frame:
-                raise AnalysisError(f"column {name} is not in the data")
-            column: Column = self.q.column(name)
-            series = self.frame[name]
-            if series.dtype == np.float64:
-                values = series.to_numpy()  # no copy: reverse keying below makes a new array
-            else:
-                values = pd.to_numeric(series, errors="coerce").to_numpy(np.float64)
-            scale = column.item.scale
-            # fmin/fmax skip NaN: two reductions, no n-sized temporaries
-            if (
-                scale is not None
-                and len(values)
-                and (np.fmin.reduce(values) < scale.min or np.fmax.reduce(values) > scale.max)
-            ):
-                outside = (values < scale.min) | (values > scale.max)  # NaN compares False
-                if outside.any():
-                    row = int(np.flatnonzero(outside)[0])
-                    raise AnalysisError(
-                        f"column {name}, row {row + 1}: {values[row]:g} lies outside the "
-                        f"scale {scale.min}..{scale.max}"
-                    )
-            if column.item.reverse:
-                values = scale.min + scale.max - values  # the one place reverse keying happens
+            values = self._numbers(name)
+            item = self.q.column(name).item
+            if item.reverse:  # the one place reverse keying happens (a new array)
+                values = item.scale.min + item.scale.max - values
             self._cache[key] = values
+        if check and name not in self._checked and self.q.column(name).item.scale is not None:
+            self._check_range(name)
         return self._cache[key]
 
     def categorical(self, name: str) -> pd.Series:
@@ -142,9 +170,13 @@ class SurveyData:
             self._cache[key] = series
         return self._cache[key]
 
-    def columns(self, columns: tuple[str, ...] | list[str]) -> list[np.ndarray]:
-        """The item arrays (reverse-keyed items recoded), without copying them."""
-        return [self._item(c) for c in columns]
+    def columns(self, columns: tuple[str, ...] | list[str], check: bool = True) -> list[np.ndarray]:
+        """The item arrays (reverse-keyed items recoded), without copying them.
+
+        ``check=False`` skips the range check: for a caller that checks the values it
+        reads and reports them through :meth:`accept_ranges`.
+        """
+        return [self._item(c, check) for c in columns]
 
     def complete(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
         """Rows answered on every one of ``columns`` (listwise deletion)."""

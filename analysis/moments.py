@@ -8,9 +8,12 @@ surveys), the covariance is a sub-block of one matrix computed once.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .data import AnalysisError, SurveyData
 
@@ -39,7 +42,27 @@ class Moments:
         return Moments(tuple(columns), self.n, self.mean[index], self.cov[np.ix_(index, index)])
 
 
-CHUNK_ROWS = 65_536
+CHUNK_ROWS = 8_192  # a chunk of 50 items stays in a core's L2 cache through every step
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one pass over the rows gives: the moments of the complete rows, which rows
+    those were, linear combinations of every row, and each column's observed range."""
+
+    moments: Moments
+    used: np.ndarray
+    projected: np.ndarray | None  # (m x n) combinations, NaN where an item is missing
+    low: np.ndarray  # smallest and largest value of each column, over every row
+    high: np.ndarray
+
+
+def _shift(a: np.ndarray) -> float:
+    """A whole number near the column's first answers, subtracted before the products."""
+    head = a[:1024]
+    head = head[np.isfinite(head)]
+    return float(np.rint(head.mean())) if len(head) else 0.0
 
 
 def compute(
@@ -47,59 +70,88 @@ def compute(
     columns: tuple[str, ...],
     rows: np.ndarray | None = None,
     weights: np.ndarray | None = None,
-) -> tuple[Moments, np.ndarray, np.ndarray | None]:
+) -> Pass:
     """Moments of the complete rows of the item ``arrays``: one pass, in row chunks.
 
-    Works column-wise and chunk by chunk, so no n x k copy of the data is made; the
-    cross-products are taken about a provisional mean (the first complete row's
-    values), which keeps them numerically safe. ``rows`` restricts the rows used; by
-    default the rows where every column is answered are found during the same pass.
-    ``weights`` (k x m) asks for m linear combinations of every row (scale means), made
-    from the same chunks: NaN where any item with a non-zero weight is missing.
-    Returns the moments, the mask of the rows used and the (m x n) combinations.
+    Each chunk is gathered once into a small (k + 1) x c block that stays in cache for
+    every step: the items shifted by a whole number near their mean (so the
+    cross-products stay numerically safe, and exact for whole-number answers) and a row
+    of ones, whose cross-products are the column sums. ``rows`` restricts the rows used;
+    by default the rows where every column is answered are found during the same pass
+    (a NaN shows in the chunk's minimum, which the range check takes anyway).
+    ``weights`` (k x m) asks for m linear combinations of every row (scale means) from
+    the same chunks: NaN where any item with a non-zero weight is missing.
+
+    Large data is cut into one contiguous share of rows per core, each summed by its
+    own thread (numpy and a single-threaded BLAS release the GIL), then added up.
     """
     k = len(arrays)
     total = len(arrays[0])
     used = np.zeros(total, dtype=bool)
-    sums = np.zeros(k)
-    cross = np.zeros((k, k))
-    shift = None
-    # (m x n), so that each chunk's combinations are written as contiguous row pieces
-    projected = np.empty((weights.shape[1], total)) if weights is not None else None
-    uses = (weights != 0).astype(np.float64).T if weights is not None else None
-    for start in range(0, total, CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, total)
-        # column-major, so that each column is copied in contiguously
-        block = np.empty((stop - start, k), order="F")
-        for j, a in enumerate(arrays):
-            block[:, j] = a[start:stop]
-        missing = np.isnan(block.T)  # C-ordered view: rows are columns
-        keep = ~missing.any(axis=0)
-        if projected is not None:
-            if keep.all():
-                np.matmul(weights.T, block.T, out=projected[:, start:stop])
+    shift = np.array([_shift(a) for a in arrays])
+    projected = project = uses = None
+    if weights is not None:
+        # (m x n), so that each chunk's combinations are written as contiguous row pieces;
+        # the ones row adds back what the shift took away
+        projected = np.empty((weights.shape[1], total))
+        project = np.vstack([weights, shift @ weights]).T
+        uses = (weights != 0).astype(np.float64).T
+
+    def share(first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cross = np.zeros((k + 1, k + 1))
+        low, high = np.full(k, np.inf), np.full(k, -np.inf)
+        buffer = np.empty((k + 1, min(CHUNK_ROWS, last - first)))
+        buffer[k] = 1.0
+        for start in range(first, last, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, last)
+            block = buffer[:, : stop - start]
+            items = block[:k]
+            for j, a in enumerate(arrays):
+                np.subtract(a[start:stop], shift[j], out=items[j])
+            chunk_low = np.minimum.reduce(items, axis=1)  # NaN if the column misses a value
+            if np.isnan(chunk_low).any():
+                missing = np.isnan(items)
+                keep = ~missing.any(axis=0)
+                chunk_low = np.fmin.reduce(items, axis=1)
+                np.fmax(high, np.fmax.reduce(items, axis=1), out=high)
+                if project is not None:
+                    part = project[:, :k] @ np.where(missing, 0.0, items) + project[:, k:]
+                    part[(uses @ missing) > 0] = np.nan
+                    projected[:, start:stop] = part
+                if rows is not None:
+                    keep &= rows[start:stop]
+                block = block[:, keep]
             else:
-                part = weights.T @ np.where(missing, 0.0, block.T)
-                part[(uses @ missing) > 0] = np.nan
-                projected[:, start:stop] = part
-        if rows is not None:
-            keep &= rows[start:stop]
-        used[start:stop] = keep
-        if not keep.all():
-            block = np.asfortranarray(block[keep])
-        if not len(block):
-            continue
-        if shift is None:
-            shift = block[0].copy()
-        block -= shift
-        sums += block.sum(axis=0)
-        cross += block.T @ block
+                keep = rows[start:stop] if rows is not None else True
+                np.maximum(high, np.maximum.reduce(items, axis=1), out=high)
+                if project is not None:
+                    np.matmul(project, block, out=projected[:, start:stop])
+                if rows is not None and not keep.all():
+                    block = block[:, keep]
+            np.fmin(low, chunk_low, out=low)
+            used[start:stop] = keep
+            cross += block @ block.T
+        return cross, low, high
+
+    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, total // (4 * CHUNK_ROWS)))
+    if workers == 1:
+        parts = [share(0, total)]
+    else:
+        step = -(-total // workers // CHUNK_ROWS) * CHUNK_ROWS  # whole chunks per share
+        bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
+        # one BLAS thread per share: the shares are the parallelism
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(lambda b: share(*b), bounds))
+    cross = sum(p[0] for p in parts)
+    low = np.min([p[1] for p in parts], axis=0)
+    high = np.max([p[2] for p in parts], axis=0)
     n = int(used.sum())
     if n < 2:
         raise AnalysisError(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
-    mean_shifted = sums / n
-    cov = (cross - n * np.outer(mean_shifted, mean_shifted)) / (n - 1)
-    return Moments(tuple(columns), n, mean_shifted + shift, cov), used, projected
+    mean_shifted = cross[k, :k] / n
+    cov = (cross[:k, :k] - n * np.outer(mean_shifted, mean_shifted)) / (n - 1)
+    moments = Moments(tuple(columns), n, mean_shifted + shift, cov)
+    return Pass(moments, used, projected, low + shift, high + shift)
 
 
 class MomentCache:
@@ -116,27 +168,32 @@ class MomentCache:
         self._all_complete = False
         self._cache: dict[tuple[str, ...], Moments] = {}
 
-    def _ensure_global(self) -> None:
-        if self._global_rows is None:
-            weights = np.zeros((len(self.all_columns), len(self.means_of)))
+    def run(self) -> None:
+        """The pass over every column, once; it also checks each column's range."""
+        if self._global_rows is not None:
+            return
+        weights = np.zeros((len(self.all_columns), len(self.means_of)))
+        for j, cols in enumerate(self.means_of):
+            for c in cols:
+                weights[self.all_columns.index(c), j] = 1 / len(cols)
+        arrays = self.data.columns(self.all_columns, check=False)  # checked by the pass
+        try:
+            result = compute(arrays, self.all_columns, weights=weights)
+        except AnalysisError:  # too few complete rows: check the answers directly
+            self.data.validate(self.all_columns)
+            self._global_rows = np.zeros(len(self.data.frame), dtype=bool)
+        else:
+            self.data.accept_ranges(self.all_columns, result.low, result.high)
+            self._global, self._global_rows = result.moments, result.used
             for j, cols in enumerate(self.means_of):
-                for c in cols:
-                    weights[self.all_columns.index(c), j] = 1 / len(cols)
-            try:
-                self._global, self._global_rows, means = compute(
-                    self.data.columns(self.all_columns), self.all_columns, weights=weights
-                )
-                for j, cols in enumerate(self.means_of):
-                    self.data.remember_mean(cols, means[j])
-            except AnalysisError:
-                self._global_rows = np.zeros(len(self.data.frame), dtype=bool)
-            self._all_complete = bool(self._global_rows.all())
+                self.data.remember_mean(cols, result.projected[j])
+        self._all_complete = bool(self._global_rows.all())
 
     def get(self, columns: tuple[str, ...] | list[str]) -> Moments:
         columns = tuple(columns)
         if columns in self._cache:
             return self._cache[columns]
-        self._ensure_global()
+        self.run()
         inside = set(columns) <= set(self.all_columns)
         if self._global is not None and inside and self._all_complete:
             result = self._global.sub(columns)  # every row answers every item
@@ -145,6 +202,6 @@ class MomentCache:
             if self._global is not None and inside and np.array_equal(rows, self._global_rows):
                 result = self._global.sub(columns)
             else:
-                result, _, _ = compute(self.data.columns(columns), columns, rows)
+                result = compute(self.data.columns(columns), columns, rows).moments
         self._cache[columns] = result
         return result

@@ -50,14 +50,14 @@ def build_report(
 ) -> dict[str, Any]:
     """Run every analysis the questionnaire supports on ``data``."""
     q = data.q
-    data.validate()  # bad data fails the whole report, with the cell named
     all_columns = [c for s in data.scales for c in s.columns]
     # one pass gives the covariance of every item and every scale's score
     moments = MomentCache(
         data, list(dict.fromkeys(all_columns)), means_of=[s.columns for s in data.scales]
     )
     if data.scales:
-        moments.get(data.scales[0].columns)  # run that pass first, whatever asks next
+        moments.run()  # first, whatever asks next; it checks the ranges of what it reads
+    data.validate()  # bad data fails the whole report, with the cell named
     report: dict[str, Any] = {"n_responses": int(len(data.frame))}
 
     report["reliability"] = {

@@ -126,6 +126,39 @@ def test_value_outside_the_scale_is_refused():
         build_report(SurveyData(SERVQUAL, frame))
 
 
+@pytest.mark.parametrize(
+    ("name", "column", "row", "value", "scale"),
+    [
+        ("servqual-22", "P_EM5", 777, 0, "1..7"),  # a later worker's share, low
+        ("servqual-22", "SAT2", 1, 8, "1..7"),  # an outcome, in the first chunk
+        ("genetic-lab", "P_RE4", 900, 0, "1..7"),  # reverse-keyed: the raw value is named
+    ],
+)
+def test_value_outside_the_scale_is_found_by_the_pass(monkeypatch, name, column, row, value, scale):
+    from analysis import moments
+
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 64)  # many chunks over two threads
+    q = load_questionnaire(SHIPPED_DIR / f"{name}.yaml")
+    frame = simulate_responses(q, 1000, seed=3)
+    frame.loc[row, column] = value
+    frame.loc[row, q.columns[0].name] = np.nan  # the bad row is also incomplete
+    frame.loc[row + 3, column] = np.nan
+    message = f"column {column}, row {row + 1}: {value} lies outside the scale {scale}"
+    with pytest.raises(AnalysisError, match=message):
+        build_report(SurveyData(q, frame))
+
+
+@pytest.mark.parametrize("bad_loyalty", [True, False])
+def test_first_bad_column_in_questionnaire_order_is_named(bad_loyalty):
+    frame = simulate_responses(SERVQUAL, 300, seed=3)
+    frame.loc[10, "NPS"] = 11  # read by no scale: checked after the pass
+    if bad_loyalty:
+        frame.loc[20, "LOY2"] = 0  # read by the pass; before NPS in the questionnaire
+    message = "column LOY2, row 21: 0" if bad_loyalty else "column NPS, row 11: 11"
+    with pytest.raises(AnalysisError, match=message):
+        build_report(SurveyData(SERVQUAL, frame))
+
+
 def test_csv_without_questionnaire_columns_is_refused(tmp_path):
     csv = tmp_path / "other.csv"
     csv.write_text("a,b\n1,2\n")
@@ -342,9 +375,8 @@ def test_chunked_moments_equal_numpy_cov_of_the_complete_rows(monkeypatch):
     x[rng.random((1000, 4)) < 0.03] = np.nan
     monkeypatch.setattr(moments, "CHUNK_ROWS", 64)  # many chunks, some partly missing
     weights = np.array([[0.5, 0], [0.5, 0], [0, 1], [0, 0]])  # mean of a, b; c alone
-    got, used, means = moments.compute(
-        [x[:, j] for j in range(4)], ("a", "b", "c", "d"), weights=weights
-    )
+    result = moments.compute([x[:, j] for j in range(4)], ("a", "b", "c", "d"), weights=weights)
+    got, used, means = result.moments, result.used, result.projected
     complete = np.isfinite(x).all(axis=1)
     assert (used == complete).all() and got.n == complete.sum()
     np.testing.assert_allclose(got.mean, x[complete].mean(axis=0), rtol=1e-12)
