@@ -10,6 +10,7 @@ import numpy as np
 from scipy import linalg
 
 from .data import AnalysisError
+from .moments import CHUNK_ROWS, in_shares
 
 MAX_SHAPLEY_DRIVERS = 15
 
@@ -106,44 +107,55 @@ def regression(
     """
     columns = [x[:, j] for j in range(x.shape[1])] if isinstance(x, np.ndarray) else list(x)
     k = len(columns)
-    # the design matrix column-major, one contiguous copy per column
-    design = np.empty((len(y), k + 1), order="F")
-    design[:, 0] = 1.0
-    for j, c in enumerate(columns, start=1):
-        design[:, j] = c
-    rows = np.isfinite(y)
-    for c in columns:  # contiguous checks, not a strided all() across each row
-        rows &= np.isfinite(c)
-    if not rows.all():
-        design, y = np.asfortranarray(design[rows]), y[rows]
-    n = len(y)
+
+    # first pass: the cross-products of (1, x, y) over the complete rows
+    def products(first: int, last: int) -> np.ndarray:
+        cross = np.zeros((k + 2, k + 2))
+        for block in _blocks(columns, y, first, last):
+            cross += block @ block.T
+        return cross
+
+    cross = sum(in_shares(len(y), products))
+    n = int(cross[0, 0])
     if n <= k + 1:
         raise AnalysisError(f"too few complete responses ({n}) for a regression on {k} drivers")
-    xtx = design.T @ design
-    means = xtx[0] / n
+    xtx, xty = cross[: k + 1, : k + 1], cross[: k + 1, k + 1]
+    means, y_mean = xtx[0] / n, xty[0] / n
     cov_x = (xtx - n * np.outer(means, means))[1:, 1:] / (n - 1)
     sd_x = np.sqrt(np.diag(cov_x))
     if (sd_x == 0).any():
         constant = names[int(np.flatnonzero(sd_x == 0)[0])]
         raise AnalysisError(f"driver {constant} has the same score in every response")
-    sd_y = y.std(ddof=1)
-    if sd_y == 0:
-        raise AnalysisError("the outcome has the same score in every response")
     try:
         xtx_inv = linalg.inv(xtx)
     except linalg.LinAlgError as exc:
         raise AnalysisError("the drivers are collinear (singular matrix)") from exc
-    xty = design.T @ y
     b = xtx_inv @ xty
-    resid = y - design @ b
-    dt = design.T  # C-ordered (k+1, n): row operations below are contiguous
-    leverage = np.einsum("ij,ij->j", xtx_inv @ dt, dt)
-    w = (resid / (1 - leverage)) ** 2
-    hc3 = xtx_inv @ ((dt * w) @ design) @ xtx_inv
-    tss = ((y - y.mean()) ** 2).sum()
-    r2 = 1 - (resid**2).sum() / tss
+
+    # second pass: residuals and leverages, chunk by chunk, for HC3's middle term
+    def residuals(first: int, last: int) -> tuple[np.ndarray, float, float]:
+        meat = np.zeros((k + 1, k + 1))
+        rss = tss = 0.0
+        for block in _blocks(columns, y, first, last):
+            design, outcome = block[: k + 1], block[k + 1]
+            resid = outcome - b @ design
+            leverage = np.einsum("ij,ij->j", xtx_inv @ design, design)
+            meat += (design * (resid / (1 - leverage)) ** 2) @ design.T
+            rss += resid @ resid
+            centred = outcome - y_mean
+            tss += centred @ centred
+        return meat, rss, tss
+
+    parts = in_shares(len(y), residuals)
+    meat = sum(p[0] for p in parts)
+    rss, tss = sum(p[1] for p in parts), sum(p[2] for p in parts)
+    if tss == 0:
+        raise AnalysisError("the outcome has the same score in every response")
+    sd_y = np.sqrt(tss / (n - 1))
+    hc3 = xtx_inv @ meat @ xtx_inv
+    r2 = 1 - rss / tss
     # correlations from the cross-products already formed, not another pass
-    cov_xy = (xty[1:] - n * means[1:] * y.mean()) / (n - 1)
+    cov_xy = (xty[1:] - n * means[1:] * y_mean) / (n - 1)
     corr_xx = cov_x / np.outer(sd_x, sd_x)
     rxx, rxy = corr_xx, cov_xy / (sd_x * sd_y)
     rw = relative_weights(rxx, rxy)
@@ -163,10 +175,31 @@ def regression(
         shapley=dict(zip(names, map(float, shap), strict=True)) if shap is not None else None,
     )
     if bootstrap:
+        rows = np.isfinite(y)
+        for c in columns:
+            rows &= np.isfinite(c)
+        complete = np.column_stack([c[rows] for c in columns])
         result.bootstrap.update(
-            _bootstrap(design[:, 1:], y, names, bootstrap, seed, level, shap is not None)
+            _bootstrap(complete, y[rows], names, bootstrap, seed, level, shap is not None)
         )
     return result
+
+
+def _blocks(columns: list[np.ndarray], y: np.ndarray, first: int, last: int):
+    """(k + 2) x c blocks of the complete rows of (1, x_1..x_k, y) between ``first`` and
+    ``last``, one chunk at a time, gathered into one buffer that stays in cache."""
+    k = len(columns)
+    buffer = np.empty((k + 2, min(CHUNK_ROWS, last - first)))
+    buffer[0] = 1.0
+    for start in range(first, last, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, last)
+        block = buffer[:, : stop - start]
+        for j, c in enumerate((*columns, y), start=1):
+            block[j] = c[start:stop]
+        if np.isfinite(block.sum()):
+            yield block
+        else:  # listwise deletion
+            yield block[:, np.isfinite(block).all(axis=0)]
 
 
 def _bootstrap(x, y, names, times, seed, level, with_shapley):

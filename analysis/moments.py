@@ -9,8 +9,10 @@ surveys), the covariance is a sub-block of one matrix computed once.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -44,6 +46,7 @@ class Moments:
 
 CHUNK_ROWS = 8_192  # a chunk of 50 items stays in a core's L2 cache through every step
 MAX_WORKERS = 8
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,22 @@ class Pass:
     projected: np.ndarray | None  # (m x n) combinations, NaN where an item is missing
     low: np.ndarray  # smallest and largest value of each column, over every row
     high: np.ndarray
+
+
+def in_shares(total: int, work: Callable[[int, int], T]) -> list[T]:
+    """``work(first, last)`` on one contiguous share of the rows per core, in threads.
+
+    numpy's loops and BLAS release the GIL, so the shares run in parallel; BLAS is held
+    to one thread meanwhile (its own threads and ours would oversubscribe the cores).
+    Shares are whole chunks; small data runs as one share in the calling thread.
+    """
+    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, total // (4 * CHUNK_ROWS)))
+    if workers == 1:
+        return [work(0, total)]
+    step = -(-total // workers // CHUNK_ROWS) * CHUNK_ROWS
+    bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
+    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(bounds)) as pool:
+        return list(pool.map(lambda b: work(*b), bounds))
 
 
 def _shift(a: np.ndarray) -> float:
@@ -82,8 +101,7 @@ def compute(
     ``weights`` (k x m) asks for m linear combinations of every row (scale means) from
     the same chunks: NaN where any item with a non-zero weight is missing.
 
-    Large data is cut into one contiguous share of rows per core, each summed by its
-    own thread (numpy and a single-threaded BLAS release the GIL), then added up.
+    Large data is cut into one share of rows per core (:func:`in_shares`), added up after.
     """
     k = len(arrays)
     total = len(arrays[0])
@@ -133,15 +151,7 @@ def compute(
             cross += block @ block.T
         return cross, low, high
 
-    workers = max(1, min(MAX_WORKERS, os.cpu_count() or 1, total // (4 * CHUNK_ROWS)))
-    if workers == 1:
-        parts = [share(0, total)]
-    else:
-        step = -(-total // workers // CHUNK_ROWS) * CHUNK_ROWS  # whole chunks per share
-        bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
-        # one BLAS thread per share: the shares are the parallelism
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(lambda b: share(*b), bounds))
+    parts = in_shares(total, share)
     cross = sum(p[0] for p in parts)
     low = np.min([p[1] for p in parts], axis=0)
     high = np.max([p[2] for p in parts], axis=0)
