@@ -8,6 +8,7 @@ import numpy as np
 from scipy import stats
 
 from .data import AnalysisError, SurveyData
+from .moments import MomentCache, TooFewResponses
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,18 @@ def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np
     return int(rows.sum()), [s[rows] for s in scores]
 
 
-def gaps(data: SurveyData, level: float = 0.95) -> dict[str, Gap]:
+def gaps(
+    data: SurveyData, level: float = 0.95, moments: MomentCache | None = None
+) -> dict[str, Gap]:
     """Mean expectation, mean perception and the gap P - E with a t interval, per dimension.
 
     Notes
     -----
     Respondents who answered every item of the dimension under both measures; a score
     is the mean of its items; the interval is the one-sample t interval of the paired
-    differences (R's ``t.test(P - E)``).
+    differences (R's ``t.test(P - E)``). The gap is a linear combination :math:`w^T x`
+    of the items, so its mean and variance come from the items' listwise moments:
+    :math:`w^T \bar x` and :math:`w^T S w` (``moments`` shares the report's pass).
 
     References
     ----------
@@ -59,16 +64,25 @@ def gaps(data: SurveyData, level: float = 0.95) -> dict[str, Gap]:
     scale for measuring consumer perceptions of service quality. Journal of Retailing,
     64(1), 12-40.
     """
+    q = data.q
+    expectation, perception = q.measure_by_role("expectation"), q.measure_by_role("perception")
     result = {}
-    for dim in data.q.dimensions:
-        n, (e, p) = _scores(data, dim, ["expectation", "perception"])
-        if n < 2:
-            raise AnalysisError(f"dimension {dim.id}: fewer than 2 complete responses")
-        diff = p - e
-        sd = diff.std(ddof=1)
-        half = stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)
-        mean = float(diff.mean())
-        result[dim.id] = Gap(n, float(e.mean()), float(p.mean()), mean, (mean - half, mean + half))
+    for dim in q.dimensions:
+        e_cols = [q.column_name(item, expectation) for item in dim.items]
+        p_cols = [q.column_name(item, perception) for item in dim.items]
+        try:
+            m = (moments or MomentCache(data, e_cols + p_cols)).get(e_cols + p_cols)
+        except TooFewResponses as exc:
+            raise AnalysisError(f"dimension {dim.id}: fewer than 2 complete responses") from exc
+        w = np.concatenate(
+            [np.full(len(e_cols), -1 / len(e_cols)), np.full(len(p_cols), 1 / len(p_cols))]
+        )
+        e_mean = float(m.mean[: len(e_cols)].mean())
+        p_mean = float(m.mean[len(e_cols) :].mean())
+        mean = p_mean - e_mean
+        sd = np.sqrt(max(w @ m.cov @ w, 0.0))
+        half = stats.t.ppf(0.5 + level / 2, m.n - 1) * sd / np.sqrt(m.n)
+        result[dim.id] = Gap(m.n, e_mean, p_mean, mean, (mean - half, mean + half))
     return result
 
 

@@ -20,6 +20,10 @@ from threadpoolctl import threadpool_limits
 from .data import AnalysisError, SurveyData
 
 
+class TooFewResponses(AnalysisError):
+    """Fewer than two rows answer every column asked for."""
+
+
 @dataclass(frozen=True)
 class Moments:
     columns: tuple[str, ...]
@@ -157,7 +161,7 @@ def compute(
     high = np.max([p[2] for p in parts], axis=0)
     n = int(used.sum())
     if n < 2:
-        raise AnalysisError(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
+        raise TooFewResponses(f"too few complete responses ({n}) for {', '.join(columns[:3])}...")
     mean_shifted = cross[k, :k] / n
     cov = (cross[:k, :k] - n * np.outer(mean_shifted, mean_shifted)) / (n - 1)
     moments = Moments(tuple(columns), n, mean_shifted + shift, cov)
@@ -189,7 +193,7 @@ class MomentCache:
         arrays = self.data.columns(self.all_columns, check=False)  # checked by the pass
         try:
             result = compute(arrays, self.all_columns, weights=weights)
-        except AnalysisError:  # too few complete rows: check the answers directly
+        except TooFewResponses:  # no moments: check the answers directly
             self.data.validate(self.all_columns)
             self._global_rows = np.zeros(len(self.data.frame), dtype=bool)
         else:

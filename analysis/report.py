@@ -76,7 +76,9 @@ def build_report(
         report["efa"] = report["cfa"] = {"note": "fewer than 3 perception items"}
 
     if q.measure_by_role("expectation") and q.measure_by_role("perception"):
-        report["gaps"] = _section(lambda: {d: vars(g) for d, g in gaps(data).items()})
+        report["gaps"] = _section(
+            lambda: {d: vars(g) for d, g in gaps(data, moments=moments).items()}
+        )
     else:
         report["gaps"] = {"note": "the questionnaire has no expectation and perception measures"}
     if q.measure_by_role("adequate") and q.measure_by_role("desired"):
@@ -91,7 +93,7 @@ def build_report(
     else:
         report["regression"] = _section(lambda: _regression(data, satisfaction, bootstrap, seed))
         if "coef" in report["regression"]:
-            report["importance_performance"] = _ipa(data, report)
+            report["importance_performance"] = _ipa(data, moments, report)
     if satisfaction is None or loyalty is None:
         report["loyalty"] = {"note": "the questionnaire needs satisfaction and loyalty outcomes"}
     else:
@@ -173,10 +175,11 @@ def _regression(data: SurveyData, satisfaction: np.ndarray, bootstrap: int, seed
     return out
 
 
-def _ipa(data: SurveyData, report: dict) -> dict:
+def _ipa(data: SurveyData, moments: MomentCache, report: dict) -> dict:
     importance = report["regression"]["relative_weights"]
-    scores = data.dimension_scores("perception")
-    performance = {d: float(np.nanmean(scores[d])) for d in importance}
+    # a dimension's mean perception over the rows that answer all its items
+    scales = {s.section.id: s.columns for s in data.dimension_scales("perception")}
+    performance = {d: float(moments.get(scales[d]).mean.mean()) for d in importance}
     out = {"performance_is": "mean perception", **importance_performance(importance, performance)}
     if isinstance(report.get("gaps"), dict) and "note" not in report["gaps"]:
         gap_perf = {d: report["gaps"][d]["gap"] for d in importance}
