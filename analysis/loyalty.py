@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from .data import AnalysisError
 from .segments import Encoded, Grouped, table
@@ -102,33 +102,67 @@ def ordinal_logit(x, y: np.ndarray) -> OrdinalLogit:
     cumulative = np.cumsum(counts.sum(axis=0))[:-1] / counts.sum()
     start = np.concatenate([[0.0], special.logit(cumulative)])
     start[1:] = np.maximum.accumulate(start[1:] + np.arange(m) * 1e-6)
-
-    def negloglik(params: np.ndarray) -> tuple[float, np.ndarray]:
-        beta, theta = params[0], params[1:]
-        inner = special.expit(theta[None, :] - beta * values[:, None])  # F_j, j = 1..m
-        cdf = np.concatenate([np.zeros((len(values), 1)), inner, np.ones((len(values), 1))], axis=1)
-        prob = np.clip(np.diff(cdf, axis=1), 1e-300, None)
-        density = np.concatenate(
-            [np.zeros((len(values), 1)), inner * (1 - inner), np.zeros((len(values), 1))], axis=1
-        )  # f_j, 0 at the ends
-        ratio = counts / prob
-        # d p_j / d theta_j = f_j, d p_j / d theta_(j-1) = -f_(j-1),
-        # d p_j / d beta = -x (f_j - f_(j-1))
-        grad_theta = -(ratio[:, :-1] * density[:, 1:-1]).sum(axis=0) + (
-            ratio[:, 1:] * density[:, 1:-1]
-        ).sum(axis=0)
-        grad_beta = (ratio * values[:, None] * np.diff(density, axis=1)).sum()
-        return float(-(counts * np.log(prob)).sum()), np.concatenate([[grad_beta], grad_theta])
-
-    result = optimize.minimize(negloglik, start, jac=True, method="BFGS", options={"gtol": 1e-8})
-    if not np.all(np.diff(result.x[1:]) > 0):
-        result = optimize.minimize(
-            lambda p: negloglik(p)[0],
-            result.x,
-            method="Nelder-Mead",
-            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
-        )
+    params = _newton(lambda p: _cumulative_logit(p, values, counts), start)
     n = int(counts.sum())  # responses with both x and y answered
     return OrdinalLogit(
-        n, float(result.x[0]), tuple(map(float, result.x[1:])), tuple(map(float, levels))
+        n, float(params[0]), tuple(map(float, params[1:])), tuple(map(float, levels))
     )
+
+
+def _cumulative_logit(params: np.ndarray, values: np.ndarray, counts: np.ndarray):
+    r"""Log-likelihood, gradient and Hessian of the proportional-odds model on a count
+    table (rows: the predictor's ``values``; columns: the ordered answers).
+
+    Notes
+    -----
+    With :math:`\eta_t = \theta_t - \beta x`, :math:`F_t = \operatorname{logit}^{-1}
+    (\eta_t)`, :math:`f_t = F_t(1 - F_t)` and :math:`p_j = F_j - F_{j-1}`:
+    :math:`\partial \ell/\partial \eta_t = f_t(c_t/p_t - c_{t+1}/p_{t+1})`; the Hessian
+    in :math:`\eta` is tridiagonal, :math:`f_t(1-2F_t)(c_t/p_t - c_{t+1}/p_{t+1}) -
+    f_t^2(c_t/p_t^2 + c_{t+1}/p_{t+1}^2)` on the diagonal and
+    :math:`c_{t+1}f_tf_{t+1}/p_{t+1}^2` beside it; :math:`\partial\eta_t/\partial\beta =
+    -x`. The log-likelihood is concave (Pratt, 1981), so Newton's method suits it.
+    """
+    beta, theta = params[0], params[1:]
+    g, m = len(values), len(theta)
+    big_f = special.expit(theta[None, :] - beta * values[:, None])  # g x m
+    prob = np.diff(np.hstack([np.zeros((g, 1)), big_f, np.ones((g, 1))]), axis=1)
+    if (prob <= 0).any():  # thresholds out of order
+        return -np.inf, None, None
+    loglik = float((counts * np.log(prob)).sum())
+    f = big_f * (1 - big_f)
+    ratio, ratio2 = counts / prob, counts / prob**2
+    d_eta = f * (ratio[:, :-1] - ratio[:, 1:])
+    diag = f * (1 - 2 * big_f) * (ratio[:, :-1] - ratio[:, 1:]) - f**2 * (
+        ratio2[:, :-1] + ratio2[:, 1:]
+    )
+    beside = ratio2[:, 1:-1] * f[:, :-1] * f[:, 1:]
+    h_eta = np.zeros((g, m, m))
+    t = np.arange(m)
+    h_eta[:, t, t] = diag
+    h_eta[:, t[:-1], t[1:]] = h_eta[:, t[1:], t[:-1]] = beside
+    column = h_eta.sum(axis=1)  # g x m
+    hessian = np.empty((m + 1, m + 1))
+    hessian[1:, 1:] = h_eta.sum(axis=0)
+    hessian[0, 1:] = hessian[1:, 0] = -(values[:, None] * column).sum(axis=0)
+    hessian[0, 0] = (values**2 * column.sum(axis=1)).sum()
+    gradient = np.concatenate([[-(values * d_eta.sum(axis=1)).sum()], d_eta.sum(axis=0)])
+    return loglik, gradient, hessian
+
+
+def _newton(fit, start: np.ndarray, tol: float = 1e-10, max_iter: int = 100) -> np.ndarray:
+    """Maximise a concave log-likelihood by Newton steps, halved until it rises."""
+    params = start
+    loglik, gradient, hessian = fit(params)
+    for _ in range(max_iter):
+        step = -np.linalg.solve(hessian, gradient)
+        size = 1.0
+        while (new := fit(params + size * step))[0] < loglik - 1e-12 * abs(loglik):
+            size /= 2
+            if size < 1e-10:
+                return params  # no step raises it: the maximum, to rounding
+        params = params + size * step
+        loglik, gradient, hessian = new
+        if np.abs(size * step).max() < tol:
+            return params
+    raise AnalysisError("the ordinal logit did not converge")

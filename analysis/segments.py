@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from .data import AnalysisError
+from .moments import CHUNK_ROWS
 
 
 @dataclass(frozen=True)
@@ -56,48 +57,64 @@ def nps(scores: np.ndarray, level: float = 0.95) -> NPS:
 @dataclass(frozen=True)
 class Encoded:
     """A score with its distinct values found once (for the rank test), reusable across
-    segments: ``codes[i]`` is the index of ``values[i]`` in ``levels`` (-1 if missing)."""
+    segments: ``codes[i]`` is the index of the i-th value in ``levels`` (-1 if missing)."""
 
-    values: np.ndarray
     levels: np.ndarray
     codes: np.ndarray
 
     @classmethod
     def of(cls, values: np.ndarray) -> Encoded:
         y = np.asarray(values, dtype=np.float64)
-        finite = np.isfinite(y)
-        every = bool(finite.all())
-        codes = np.full(len(y), -1, dtype=np.int64)
-        if not every and not finite.any():
-            return cls(y, np.zeros(0), codes)
-        present_values = y if every else y[finite]
-        sample = present_values[:1000]
+        head = y[:4096]
+        sample = head[np.isfinite(head)][:1000]
+        if not len(sample) and not np.isfinite(y).any():
+            return cls(np.zeros(0), np.full(len(y), -1, dtype=np.intp))
         # Scores are means of k integer answers: y * k is a whole number, so the distinct
         # values come from a bincount instead of a sort of n values.
         for k in range(1, 13):
-            if np.abs(sample * k - np.rint(sample * k)).max() >= 1e-9:
+            if len(sample) and np.abs(sample * k - np.rint(sample * k)).max() >= 1e-9:
                 continue  # rejected on a sample, without a pass over all n values
-            scaled = present_values * k
-            whole = np.rint(scaled)
-            np.subtract(scaled, whole, out=scaled)
-            np.abs(scaled, out=scaled)
-            if scaled.max() >= 1e-9:
-                continue
-            ints = whole.astype(np.int64)
-            low = int(ints.min())
-            ints -= low
-            present = np.bincount(ints)
-            steps = np.flatnonzero(present)
-            lookup = np.full(len(present), -1, dtype=np.int64)
-            lookup[steps] = np.arange(len(steps))
-            if every:
-                codes = lookup[ints]
-            else:
-                codes[finite] = lookup[ints]
-            return cls(y, (steps + low) / k, codes)
-        levels, inverse = np.unique(present_values, return_inverse=True)
+            encoded = cls._on_grid(y, k)
+            if encoded is not None:
+                return encoded
+        finite = np.isfinite(y)
+        levels, inverse = np.unique(y[finite], return_inverse=True)
+        codes = np.full(len(y), -1, dtype=np.intp)
         codes[finite] = inverse
-        return cls(y, levels, codes)
+        return cls(levels, codes)
+
+    @classmethod
+    def _on_grid(cls, y: np.ndarray, k: int) -> Encoded | None:
+        """Codes on the grid of multiples of 1/k, or None if a value is off the grid."""
+        low, high = np.rint(np.fmin.reduce(y) * k), np.rint(np.fmax.reduce(y) * k)
+        size = int(high - low) + 1
+        if size > max(1024, len(y)):
+            return None
+        codes = np.empty(len(y), dtype=np.intp)
+        present = np.zeros(size + 1, dtype=np.intp)  # [0] counts the missing
+        # chunk by chunk, so that the temporaries stay in cache (light work per chunk:
+        # threads would only contend)
+        for start in range(0, len(y), CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, len(y))
+            scaled = y[start:stop] * k
+            whole = np.rint(scaled)
+            off = np.abs(np.subtract(scaled, whole, out=scaled), out=scaled)
+            if not off.max() < 1e-9:  # off the grid, or missing (NaN)
+                finite = np.isfinite(whole)
+                if off[finite].max(initial=0.0) >= 1e-9:
+                    return None
+                whole[~finite] = low - 1  # code -1
+            whole -= low
+            chunk = codes[start:stop]
+            np.copyto(chunk, whole, casting="unsafe")
+            present += np.bincount(chunk + 1, minlength=size + 1)
+        present = present[1:]
+        steps = np.flatnonzero(present)
+        if len(steps) < size:  # some grid points are never seen: number the seen ones
+            lookup = np.full(size, -1, dtype=np.intp)
+            lookup[steps] = np.arange(len(steps))
+            codes = np.where(codes >= 0, lookup[codes], -1)
+        return cls((steps + low) / k, codes)
 
 
 @dataclass(frozen=True)
@@ -116,16 +133,22 @@ class Grouped:
 
 
 def table(score: Encoded, groups: Grouped) -> np.ndarray:
-    """Counts of (score value, group) pairs: one bincount, the basis of every test below.
+    """Counts of (score value, group) pairs: bincounts of chunks, the basis of every test
+    below.
 
     Missing values (code -1) on either side land in an extra row or column that is
     dropped, which avoids a masking pass.
     """
     k = len(groups.names) + 1
-    joint = (score.codes + 1) * k
-    joint += groups.codes
-    joint += 1
-    counts = np.bincount(joint, minlength=(len(score.levels) + 1) * k)
+    size = (len(score.levels) + 1) * k
+    counts = np.zeros(size, dtype=np.intp)
+    for start in range(0, len(score.codes), CHUNK_ROWS):  # temporaries that stay in cache
+        stop = start + CHUNK_ROWS
+        joint = score.codes[start:stop] + 1
+        joint *= k
+        joint += groups.codes[start:stop]
+        joint += 1
+        counts += np.bincount(joint, minlength=size)
     return counts.reshape(len(score.levels) + 1, k)[1:, 1:]
 
 

@@ -259,10 +259,10 @@ def test_ordinal_logit_equals_statsmodels_ordered_model():
     y = np.digitize(latent, [2.0, 3.5, 5.0]) + 1.0
     ours = ordinal_logit(x, y)
     model = OrderedModel(pd.Series(pd.Categorical(y, ordered=True)), x[:, None], distr="logit")
-    fit = model.fit(method="bfgs", disp=False, maxiter=2000)
+    fit = model.fit(method="bfgs", disp=False, maxiter=2000, gtol=1e-10)
     thresholds = model.transform_threshold_params(np.asarray(fit.params))[1:-1]
-    assert ours.coef == pytest.approx(np.asarray(fit.params)[0], abs=1e-4)
-    np.testing.assert_allclose(ours.thresholds, thresholds, atol=1e-4)
+    assert ours.coef == pytest.approx(np.asarray(fit.params)[0], abs=1e-6)
+    np.testing.assert_allclose(ours.thresholds, thresholds, atol=1e-6)
 
 
 def test_segments_and_waves_are_compared():
@@ -365,6 +365,21 @@ def test_score_encoding_without_sorting_equals_unique(divisor):
     assert (encoded.codes[~np.isfinite(y)] == -1).all()
     irrational = Encoded.of(np.array([np.pi, np.e, np.pi]))  # falls back to a sort
     assert irrational.codes.tolist() == [1, 0, 1]
+
+
+def test_score_encoding_past_the_sample_and_with_unseen_grid_points(monkeypatch):
+    from analysis import segments
+    from analysis.segments import Encoded
+
+    monkeypatch.setattr(segments, "CHUNK_ROWS", 1000)
+    y = np.where(np.arange(10_000) % 2, 1.0, 7.0)  # grid 1..7, only its ends seen
+    y[9_000] = 2.5  # a half, long after the sample: 1/1 fails, halves fit
+    y[9_500] = np.nan
+    encoded = Encoded.of(y)
+    assert encoded.levels.tolist() == [1.0, 2.5, 7.0]
+    expected = np.searchsorted(encoded.levels, np.nan_to_num(y, nan=0))
+    expected[9_500] = -1
+    assert (encoded.codes == expected).all()
 
 
 def test_chunked_moments_equal_numpy_cov_of_the_complete_rows(monkeypatch):
