@@ -94,10 +94,47 @@ def _ml_grad(psi: np.ndarray, r: np.ndarray, k: int) -> np.ndarray:
     return np.diag(loadings @ loadings.T + np.diag(psi) - r) / psi**2
 
 
+def _one_factor(r: np.ndarray) -> np.ndarray | None:
+    r"""One-factor minres loadings by Newton's method on the loadings themselves.
+
+    The minimum of :math:`\sum_{i<j}(r_{ij} - l_il_j)^2` over :math:`l` is psych's minres
+    solution whenever no uniqueness :math:`1 - l_i^2` reaches psych's bound of 0.005;
+    None then, with fewer than 3 items, or if Newton does not settle: the bounded search
+    takes over.
+    """
+    if len(r) < 3:  # one correlation, many solutions: the bounded search picks psych's
+        return None
+    off = r - np.diag(np.diag(r))
+    s = r.copy()
+    np.fill_diagonal(s, smc(r))
+    values, vectors = _top_eigen(s, 1)
+    loadings = vectors[:, 0] * np.sqrt(max(values[0], EPS))
+    for _ in range(50):
+        outer = np.outer(loadings, loadings)
+        np.fill_diagonal(outer, 0.0)
+        gradient = -2 * (off - outer) @ loadings
+        hessian = 2 * (2 * outer - off)
+        np.fill_diagonal(hessian, 2 * ((loadings**2).sum() - loadings**2))
+        if np.linalg.cond(hessian) > 1e12:
+            return None
+        step = np.linalg.solve(hessian, gradient)
+        loadings = loadings - step
+        if np.abs(step).max() < 1e-13:
+            break
+    else:
+        return None
+    if (loadings**2 > 0.995).any() or not np.isfinite(loadings).all():
+        return None
+    return loadings
+
+
 def _extract(r: np.ndarray, k: int, method: str) -> Extraction:
     p = r.shape[0]
     if k < 1 or k >= p:
         raise AnalysisError(f"the number of factors must be 1..{p - 1}, got {k}")
+    if method == "minres" and k == 1 and (one := _one_factor(r)) is not None:
+        loadings = one[:, None] * (-1.0 if one.sum() < 0 else 1.0)
+        return Extraction(loadings, 1 - one**2, True)
     start = 1 - smc(r)
     fit, grad = (_minres_fit, _minres_grad) if method == "minres" else (_ml_fit, _ml_grad)
     # psych: L-BFGS-B from 1 - SMC, uniquenesses in [0.005, 1]; tighter tolerances than

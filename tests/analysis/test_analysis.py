@@ -408,3 +408,24 @@ def test_items_only_data_skips_nps_and_segments():
     assert "nps" not in report
     assert report["segments"] == {"note": "the data has no segment columns"}
     assert report["regression"]["r2"] > 0
+
+
+@pytest.mark.parametrize("p", [3, 4, 6, 9])
+def test_one_factor_newton_equals_the_bounded_minres_search(monkeypatch, p):
+    from analysis import efa
+
+    rng = np.random.default_rng(p)
+    x = rng.normal(size=(300, 1)) @ rng.uniform(0.3, 0.9, (1, p)) + rng.normal(size=(300, p))
+    r = np.corrcoef(x, rowvar=False)
+    fast = efa.minres(r, 1)
+    monkeypatch.setattr(efa, "_one_factor", lambda r: None)
+    searched = efa.minres(r, 1)
+    np.testing.assert_allclose(fast.loadings, searched.loadings, atol=1e-6)
+    np.testing.assert_allclose(fast.uniquenesses, searched.uniquenesses, atol=1e-6)
+
+
+def test_one_factor_newton_leaves_heywood_cases_to_the_bounded_search():
+    from analysis.efa import _one_factor
+
+    r = np.array([[1.0, 0.95, 0.9], [0.95, 1.0, 0.99], [0.9, 0.99, 1.0]])
+    assert _one_factor(r) is None  # the middle item's loading squared exceeds 0.995
