@@ -31,29 +31,35 @@ class CFAResult:
     converged: bool
 
 
-def _unpack(theta: np.ndarray, pattern: np.ndarray, k: int):
-    p = pattern.shape[0]
-    free = pattern & ~_markers(pattern)
-    n_load = int(free.sum())
-    lam = pattern.astype(float)  # markers stay 1
-    lam[free] = theta[:n_load]
-    tri = np.tril_indices(k)
-    phi = np.zeros((k, k))
-    phi[tri] = theta[n_load : n_load + len(tri[0])]
-    phi = phi + np.tril(phi, -1).T
-    resid = theta[n_load + len(tri[0]) : n_load + len(tri[0]) + p]
-    return lam, phi, resid, free, tri
+@dataclass(frozen=True)
+class _Layout:
+    """Where each free parameter sits: free loadings, then the lower triangle of the
+    factor covariance matrix, then the residual variances."""
+
+    pattern: np.ndarray  # p x k, True where an item loads
+    free: np.ndarray  # the loadings that are estimated (not a factor's marker)
+    tri: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, pattern: np.ndarray) -> _Layout:
+        markers = np.zeros_like(pattern)
+        for j in range(pattern.shape[1]):
+            markers[np.flatnonzero(pattern[:, j])[0], j] = True
+        return cls(pattern, pattern & ~markers, np.tril_indices(pattern.shape[1]))
+
+    def unpack(self, theta: np.ndarray):
+        n_load, n_phi = int(self.free.sum()), len(self.tri[0])
+        lam = self.pattern.astype(float)  # markers stay 1
+        lam[self.free] = theta[:n_load]
+        k = self.pattern.shape[1]
+        phi = np.zeros((k, k))
+        phi[self.tri] = theta[n_load : n_load + n_phi]
+        phi = phi + np.tril(phi, -1).T
+        return lam, phi, theta[n_load + n_phi :]
 
 
-def _markers(pattern: np.ndarray) -> np.ndarray:
-    markers = np.zeros_like(pattern)
-    for j in range(pattern.shape[1]):
-        markers[np.flatnonzero(pattern[:, j])[0], j] = True
-    return markers
-
-
-def _objective(theta, s, logdet_s, pattern, k):
-    lam, phi, resid, free, tri = _unpack(theta, pattern, k)
+def _objective(theta, s, logdet_s, layout: _Layout):
+    lam, phi, resid = layout.unpack(theta)
     sigma = lam @ phi @ lam.T + np.diag(resid)
     try:
         chol = linalg.cho_factor(sigma)
@@ -66,7 +72,7 @@ def _objective(theta, s, logdet_s, pattern, k):
     g_lam = 2 * w @ lam @ phi
     g_phi = lam.T @ w @ lam
     g_phi = 2 * g_phi - np.diag(np.diag(g_phi))  # off-diagonal entries appear twice
-    grad = np.concatenate([g_lam[free], g_phi[tri], np.diag(w)])
+    grad = np.concatenate([g_lam[layout.free], g_phi[layout.tri], np.diag(w)])
     return f, grad
 
 
@@ -113,8 +119,8 @@ def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ..
     pattern = np.zeros((p, k), dtype=bool)
     for j, items in enumerate(groups):
         pattern[items, j] = True
-    free = pattern & ~_markers(pattern)
-    tri = np.tril_indices(k)
+    layout = _Layout.of(pattern)
+    free, tri = layout.free, layout.tri
     # start: loadings 1, factor variances from the markers, residuals half the variance
     marker_var = np.array([s[g[0], g[0]] for g in groups])
     phi0 = np.diag(marker_var / 2)
@@ -122,12 +128,12 @@ def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ..
     result = optimize.minimize(
         _objective,
         theta0,
-        args=(s, logdet_s, pattern, k),
+        args=(s, logdet_s, layout),
         jac=True,
         method="BFGS",
         options={"gtol": 1e-9, "maxiter": 10_000},
     )
-    lam, phi, resid, _, _ = _unpack(result.x, pattern, k)
+    lam, phi, resid = layout.unpack(result.x)
     sigma = lam @ phi @ lam.T + np.diag(resid)
     n_par = int(free.sum()) + len(tri[0]) + p
     df = p * (p + 1) // 2 - n_par
