@@ -88,6 +88,7 @@ def regression(
     bootstrap: int = 0,
     seed: int = 0,
     level: float = 0.95,
+    moments: tuple[int, np.ndarray, np.ndarray] | None = None,
 ) -> Regression:
     r"""OLS of ``y`` on ``x`` (listwise) with HC3 standard errors and importance measures.
 
@@ -98,6 +99,9 @@ def regression(
     bootstrap : int
         Resamples for percentile intervals of the relative weights and Shapley values
         (0 for none).
+    moments : (n, means, covariance) of (x_1..x_k, y), optional
+        Over the complete rows, when the caller already has them (the report's pass):
+        then only the pass for the residuals reads the data.
 
     Notes
     -----
@@ -115,7 +119,14 @@ def regression(
             cross += block @ block.T
         return cross
 
-    cross = sum(in_shares(len(y), products))
+    if moments is None:
+        cross = sum(in_shares(len(y), products))
+    else:
+        n, mean, cov = moments
+        cross = np.empty((k + 2, k + 2))
+        cross[0, 0] = n
+        cross[0, 1:] = cross[1:, 0] = n * mean
+        cross[1:, 1:] = (n - 1) * cov + n * np.outer(mean, mean)
     n = int(cross[0, 0])
     if n <= k + 1:
         raise AnalysisError(f"too few complete responses ({n}) for a regression on {k} drivers")

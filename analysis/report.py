@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .cfa import cfa
-from .data import AnalysisError, SurveyData
+from .data import AnalysisError, Scale, SurveyData
 from .drivers import importance_performance, regression
 from .efa import efa
 from .gaps import gaps, zone_of_tolerance
@@ -91,7 +91,9 @@ def build_report(
     if satisfaction is None or not dims:
         report["regression"] = {"note": "the questionnaire has no satisfaction outcome"}
     else:
-        report["regression"] = _section(lambda: _regression(data, satisfaction, bootstrap, seed))
+        report["regression"] = _section(
+            lambda: _regression(data, moments, satisfaction, bootstrap, seed)
+        )
         if "coef" in report["regression"]:
             report["importance_performance"] = _ipa(data, moments, report)
     if satisfaction is None or loyalty is None:
@@ -155,14 +157,37 @@ def _cfa(m, groups) -> dict:
     return out
 
 
-def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
+def _outcome_scale(data: SurveyData, role: str) -> Scale | None:
     scales = [s for s in data.scales if s.section.kind == "outcome" and s.section.role == role]
-    return data.score(scales[0]) if scales else None
+    return scales[0] if scales else None
 
 
-def _regression(data: SurveyData, satisfaction: np.ndarray, bootstrap: int, seed: int) -> dict:
+def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
+    scale = _outcome_scale(data, role)
+    return data.score(scale) if scale else None
+
+
+def _score_moments(moments: MomentCache, scales: list[Scale]) -> tuple[int, np.ndarray, np.ndarray]:
+    """n, means and covariance of scale scores (item means) over the rows answering all
+    their items, from the items' moments: a score is w'x, so its moments are linear."""
+    m = moments.get([c for s in scales for c in s.columns])
+    w = np.zeros((len(m.columns), len(scales)))
+    start = 0
+    for j, s in enumerate(scales):
+        w[start : start + len(s.columns), j] = 1 / len(s.columns)
+        start += len(s.columns)
+    return m.n, m.mean @ w, w.T @ m.cov @ w
+
+
+def _regression(
+    data: SurveyData, moments: MomentCache, satisfaction: np.ndarray, bootstrap: int, seed: int
+) -> dict:
+    scales = data.dimension_scales("perception")
     scores = data.dimension_scores("perception")
-    r = regression(list(scores.values()), satisfaction, tuple(scores), bootstrap, seed)
+    known = _score_moments(moments, [*scales, _outcome_scale(data, "satisfaction")])
+    r = regression(
+        list(scores.values()), satisfaction, tuple(scores), bootstrap, seed, moments=known
+    )
     out = {k: getattr(r, k) for k in ("n", "coef", "se_hc3", "std_beta", "r2", "adj_r2", "vif")}
     out["relative_weights"] = r.relative_weights
     out["relative_weights_pct"] = r.relative_weights_pct

@@ -429,3 +429,22 @@ def test_one_factor_newton_leaves_heywood_cases_to_the_bounded_search():
 
     r = np.array([[1.0, 0.95, 0.9], [0.95, 1.0, 0.99], [0.9, 0.99, 1.0]])
     assert _one_factor(r) is None  # the middle item's loading squared exceeds 0.995
+
+
+def test_regression_from_the_pass_moments_equals_the_regression_on_rows():
+    from analysis.drivers import regression
+
+    frame = simulate_responses(SERVQUAL, 600, seed=12)
+    rng = np.random.default_rng(12)
+    for column in ("P_TA1", "P_RE3", "SAT2", "E_EM1"):
+        frame.loc[rng.random(600) < 0.05, column] = np.nan
+    data = SurveyData(SERVQUAL, frame)
+    report = build_report(data)["regression"]
+    scores = data.dimension_scores("perception")
+    satisfaction = frame[["SAT1", "SAT2", "SAT3"]].mean(axis=1, skipna=False).to_numpy()
+    direct = regression(list(scores.values()), satisfaction, tuple(scores))
+    assert report["n"] == direct.n < 600
+    for key in ("coef", "se_hc3", "std_beta", "vif", "relative_weights"):
+        for name, value in getattr(direct, key).items():
+            assert report[key][name] == pytest.approx(value, rel=1e-9), (key, name)
+    assert report["r2"] == pytest.approx(direct.r2, rel=1e-9)
