@@ -7,6 +7,7 @@ are free. Everything works on the p x p covariance matrix.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,54 @@ def _objective(theta, s, logdet_s, layout: _Layout):
     return f, grad
 
 
+def _sigma_derivatives(theta: np.ndarray, layout: _Layout) -> np.ndarray:
+    """d Sigma / d theta_a for every parameter, as a (q, p, p) array."""
+    lam, phi, _ = layout.unpack(theta)
+    p = lam.shape[0]
+    lam_phi = lam @ phi
+    mats = []
+    for i, j in zip(*np.nonzero(layout.free), strict=True):  # e_i (L Phi e_j)' + transpose
+        d = np.zeros((p, p))
+        d[i] += lam_phi[:, j]
+        d[:, i] += lam_phi[:, j]
+        mats.append(d)
+    for j, m in zip(*layout.tri, strict=True):  # L (e_j e_m' + e_m e_j') L'
+        d = np.outer(lam[:, j], lam[:, m])
+        mats.append(d + d.T if j != m else d)
+    for i in range(p):
+        d = np.zeros((p, p))
+        d[i, i] = 1.0
+        mats.append(d)
+    return np.array(mats)
+
+
+def _fisher_scoring(theta, s, logdet_s, layout: _Layout, tol=1e-9, max_iter=500):
+    r"""Minimise the ML discrepancy by Fisher scoring: Newton steps with the expected
+    Hessian :math:`\operatorname{tr}(\Sigma^{-1}\dot\Sigma_a\Sigma^{-1}\dot\Sigma_b)`,
+    halved until the discrepancy falls. Returns (theta, F), or None if it stalls."""
+    f, grad = _objective(theta, s, logdet_s, layout)
+    for _ in range(max_iter):
+        lam, phi, resid = layout.unpack(theta)
+        inv = np.linalg.inv(lam @ phi @ lam.T + np.diag(resid))
+        m = inv @ _sigma_derivatives(theta, layout)
+        q = len(m)
+        information = m.reshape(q, -1) @ m.transpose(0, 2, 1).reshape(q, -1).T  # tr(M_a M_b)
+        try:
+            step = -linalg.solve(information, grad, assume_a="pos")
+        except (linalg.LinAlgError, linalg.LinAlgWarning):
+            return None
+        size = 1.0
+        while (new := _objective(theta + size * step, s, logdet_s, layout))[0] > f + 1e-14 * f:
+            if np.abs(size * step).max() < 1e-7:
+                return theta, f  # a tiny step that does not lower it: the minimum, to rounding
+            size /= 2
+        theta = theta + size * step
+        f, grad = new
+        if np.abs(size * step).max() < tol:
+            return theta, f
+    return None
+
+
 def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ...]) -> CFAResult:
     r"""Fit a simple-structure CFA by maximum likelihood.
 
@@ -125,19 +174,26 @@ def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ..
     marker_var = np.array([s[g[0], g[0]] for g in groups])
     phi0 = np.diag(marker_var / 2)
     theta0 = np.concatenate([np.ones(int(free.sum())), phi0[tri], np.diag(s) / 2])
-    result = optimize.minimize(
-        _objective,
-        theta0,
-        args=(s, logdet_s, layout),
-        jac=True,
-        method="BFGS",
-        options={"gtol": 1e-9, "maxiter": 10_000},
-    )
-    lam, phi, resid = layout.unpack(result.x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", linalg.LinAlgWarning)  # an ill-conditioned step
+        scored = _fisher_scoring(theta0, s, logdet_s, layout)
+    if scored is not None:
+        theta, fmin, converged = *scored, True
+    else:  # the scoring stalled: a quasi-Newton search from the start
+        result = optimize.minimize(
+            _objective,
+            theta0,
+            args=(s, logdet_s, layout),
+            jac=True,
+            method="BFGS",
+            options={"gtol": 1e-9, "maxiter": 10_000},
+        )
+        theta, fmin, converged = result.x, result.fun, bool(result.success)
+    lam, phi, resid = layout.unpack(theta)
     sigma = lam @ phi @ lam.T + np.diag(resid)
     n_par = int(free.sum()) + len(tri[0]) + p
     df = p * (p + 1) // 2 - n_par
-    chi2 = n * float(result.fun)
+    chi2 = n * float(fmin)
     chi2_base = n * float(np.log(np.diag(s)).sum() - logdet_s)
     df_base = p * (p - 1) // 2
     cfi_den = max(chi2 - df, chi2_base - df_base, 0)
@@ -161,7 +217,7 @@ def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ..
         srmr=srmr,
         std_loadings={c: float(std[i, pattern[i]].sum()) for i, c in enumerate(columns)},
         factor_correlations=phi / np.outer(sd_factor, sd_factor),
-        converged=bool(result.success),
+        converged=converged,
     )
 
 

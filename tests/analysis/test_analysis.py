@@ -448,3 +448,22 @@ def test_regression_from_the_pass_moments_equals_the_regression_on_rows():
         for name, value in getattr(direct, key).items():
             assert report[key][name] == pytest.approx(value, rel=1e-9), (key, name)
     assert report["r2"] == pytest.approx(direct.r2, rel=1e-9)
+
+
+def test_cfa_fisher_scoring_equals_the_quasi_newton_search(monkeypatch):
+    from analysis import cfa as cfa_module
+
+    frame = simulate_responses(SERVQUAL, 2000, seed=5)
+    columns = [f"P_{i.id}" for d in SERVQUAL.dimensions for i in d.items]
+    cov = np.cov(frame[columns].to_numpy(), rowvar=False)
+    groups, start = [], 0
+    for d in SERVQUAL.dimensions:
+        groups.append(list(range(start, start + len(d.items))))
+        start += len(d.items)
+    scored = cfa_module.cfa(cov, 2000, groups, tuple(columns))
+    monkeypatch.setattr(cfa_module, "_fisher_scoring", lambda *args: None)
+    searched = cfa_module.cfa(cov, 2000, groups, tuple(columns))
+    assert scored.converged  # BFGS often stops on "precision loss" at its optimum
+    assert scored.chi2 == pytest.approx(searched.chi2, rel=1e-8)
+    for column, loading in searched.std_loadings.items():
+        assert scored.std_loadings[column] == pytest.approx(loading, abs=1e-5)
