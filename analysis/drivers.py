@@ -10,7 +10,7 @@ import numpy as np
 from scipy import linalg
 
 from .data import AnalysisError
-from .moments import CHUNK_ROWS, in_shares
+from .moments import in_shares, row_chunks
 
 MAX_SHAPLEY_DRIVERS = 15
 
@@ -199,11 +199,11 @@ def regression(
 def _blocks(columns: list[np.ndarray], y: np.ndarray, first: int, last: int):
     """(k + 2) x c blocks of the complete rows of (1, x_1..x_k, y) between ``first`` and
     ``last``, one chunk at a time, gathered into one buffer that stays in cache."""
-    k = len(columns)
-    buffer = np.empty((k + 2, min(CHUNK_ROWS, last - first)))
-    buffer[0] = 1.0
-    for start in range(first, last, CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, last)
+    buffer = None
+    for start, stop in row_chunks(first, last):
+        if buffer is None:  # the first chunk is the longest
+            buffer = np.empty((len(columns) + 2, stop - start))
+            buffer[0] = 1.0
         block = buffer[:, : stop - start]
         for j, c in enumerate((*columns, y), start=1):
             block[j] = c[start:stop]

@@ -56,7 +56,7 @@ def gaps(
     is the mean of its items; the interval is the one-sample t interval of the paired
     differences (R's ``t.test(P - E)``). The gap is a linear combination :math:`w^T x`
     of the items, so its mean and variance come from the items' listwise moments:
-    :math:`w^T \bar x` and :math:`w^T S w` (``moments`` shares the report's pass).
+    :meth:`Moments.of_means` (``moments`` shares the report's pass).
 
     References
     ----------
@@ -74,15 +74,11 @@ def gaps(
             m = (moments or MomentCache(data, e_cols + p_cols)).get(e_cols + p_cols)
         except TooFewResponses as exc:
             raise AnalysisError(f"dimension {dim.id}: fewer than 2 complete responses") from exc
-        w = np.concatenate(
-            [np.full(len(e_cols), -1 / len(e_cols)), np.full(len(p_cols), 1 / len(p_cols))]
-        )
-        e_mean = float(m.mean[: len(e_cols)].mean())
-        p_mean = float(m.mean[len(e_cols) :].mean())
-        mean = p_mean - e_mean
-        sd = np.sqrt(max(w @ m.cov @ w, 0.0))
+        (e_mean, p_mean), cov = m.of_means([tuple(e_cols), tuple(p_cols)])
+        mean = float(p_mean - e_mean)
+        sd = np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
         half = stats.t.ppf(0.5 + level / 2, m.n - 1) * sd / np.sqrt(m.n)
-        result[dim.id] = Gap(m.n, e_mean, p_mean, mean, (mean - half, mean + half))
+        result[dim.id] = Gap(m.n, float(e_mean), float(p_mean), mean, (mean - half, mean + half))
     return result
 
 

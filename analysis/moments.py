@@ -47,6 +47,27 @@ class Moments:
         index = [self.columns.index(c) for c in columns]
         return Moments(tuple(columns), self.n, self.mean[index], self.cov[np.ix_(index, index)])
 
+    def of_means(self, sets: list[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+        """Means and covariance of the row means of each column set (scale scores), over
+        the same rows: a score is w'x, so its moments are w'mean and w'Sw."""
+        w = mean_weights(self.columns, sets)
+        return self.mean @ w, w.T @ self.cov @ w
+
+
+def mean_weights(columns: tuple[str, ...], sets: list[tuple[str, ...]]) -> np.ndarray:
+    """(k x m) weights that turn a row of ``columns`` into the means of the m ``sets``."""
+    weights = np.zeros((len(columns), len(sets)))
+    for j, cols in enumerate(sets):
+        for c in cols:
+            weights[columns.index(c), j] = 1 / len(cols)
+    return weights
+
+
+def row_chunks(first: int, last: int):
+    """(start, stop) of the chunks of rows from ``first`` to ``last``."""
+    for start in range(first, last, CHUNK_ROWS):
+        yield start, min(start + CHUNK_ROWS, last)
+
 
 CHUNK_ROWS = 8_192  # a chunk of 50 items stays in a core's L2 cache through every step
 MAX_WORKERS = 8
@@ -124,8 +145,7 @@ def compute(
         low, high = np.full(k, np.inf), np.full(k, -np.inf)
         buffer = np.empty((k + 1, min(CHUNK_ROWS, last - first)))
         buffer[k] = 1.0
-        for start in range(first, last, CHUNK_ROWS):
-            stop = min(start + CHUNK_ROWS, last)
+        for start, stop in row_chunks(first, last):
             block = buffer[:, : stop - start]
             items = block[:k]
             for j, a in enumerate(arrays):
@@ -186,10 +206,7 @@ class MomentCache:
         """The pass over every column, once; it also checks each column's range."""
         if self._global_rows is not None:
             return
-        weights = np.zeros((len(self.all_columns), len(self.means_of)))
-        for j, cols in enumerate(self.means_of):
-            for c in cols:
-                weights[self.all_columns.index(c), j] = 1 / len(cols)
+        weights = mean_weights(self.all_columns, self.means_of)
         arrays = self.data.columns(self.all_columns, check=False)  # checked by the pass
         try:
             result = compute(arrays, self.all_columns, weights=weights)

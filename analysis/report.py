@@ -187,15 +187,9 @@ def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
 
 
 def _score_moments(moments: MomentCache, scales: list[Scale]) -> tuple[int, np.ndarray, np.ndarray]:
-    """n, means and covariance of scale scores (item means) over the rows answering all
-    their items, from the items' moments: a score is w'x, so its moments are linear."""
+    """n, means and covariance of scale scores over the rows answering all their items."""
     m = moments.get([c for s in scales for c in s.columns])
-    w = np.zeros((len(m.columns), len(scales)))
-    start = 0
-    for j, s in enumerate(scales):
-        w[start : start + len(s.columns), j] = 1 / len(s.columns)
-        start += len(s.columns)
-    return m.n, m.mean @ w, w.T @ m.cov @ w
+    return m.n, *m.of_means([s.columns for s in scales])
 
 
 def _regression(

@@ -9,7 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from .data import AnalysisError
-from .moments import CHUNK_ROWS
+from .moments import row_chunks
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,7 @@ class Encoded:
         present = np.zeros(size + 1, dtype=np.intp)  # [0] counts the missing
         # chunk by chunk, so that the temporaries stay in cache (light work per chunk:
         # threads would only contend)
-        for start in range(0, len(y), CHUNK_ROWS):
-            stop = min(start + CHUNK_ROWS, len(y))
+        for start, stop in row_chunks(0, len(y)):
             scaled = y[start:stop] * k
             whole = np.rint(scaled)
             off = np.abs(np.subtract(scaled, whole, out=scaled), out=scaled)
@@ -142,8 +141,7 @@ def table(score: Encoded, groups: Grouped) -> np.ndarray:
     k = len(groups.names) + 1
     size = (len(score.levels) + 1) * k
     counts = np.zeros(size, dtype=np.intp)
-    for start in range(0, len(score.codes), CHUNK_ROWS):  # temporaries that stay in cache
-        stop = start + CHUNK_ROWS
+    for start, stop in row_chunks(0, len(score.codes)):  # temporaries that stay in cache
         joint = score.codes[start:stop] + 1
         joint *= k
         joint += groups.codes[start:stop]

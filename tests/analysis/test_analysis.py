@@ -368,10 +368,10 @@ def test_score_encoding_without_sorting_equals_unique(divisor):
 
 
 def test_score_encoding_past_the_sample_and_with_unseen_grid_points(monkeypatch):
-    from analysis import segments
+    from analysis import moments
     from analysis.segments import Encoded
 
-    monkeypatch.setattr(segments, "CHUNK_ROWS", 1000)
+    monkeypatch.setattr(moments, "CHUNK_ROWS", 1000)
     y = np.where(np.arange(10_000) % 2, 1.0, 7.0)  # grid 1..7, only its ends seen
     y[9_000] = 2.5  # a half, long after the sample: 1/1 fails, halves fit
     y[9_500] = np.nan
