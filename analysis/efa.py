@@ -119,7 +119,7 @@ def _one_factor(r: np.ndarray) -> np.ndarray | None:
             return None
         step = np.linalg.solve(hessian, gradient)
         loadings = loadings - step
-        if np.abs(step).max() < 1e-13:
+        if np.abs(step).max() < 1e-12:
             break
     else:
         return None
