@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from questionnaires import Section
+
 from .data import AnalysisError, SurveyData
 from .moments import MomentCache, TooFewResponses
 
@@ -48,7 +50,14 @@ def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np
 def gaps(
     data: SurveyData, level: float = 0.95, moments: MomentCache | None = None
 ) -> dict[str, Gap]:
-    """Mean expectation, mean perception and the gap P - E with a t interval, per dimension.
+    """:func:`gap` of every dimension (the first one without 2 complete responses raises)."""
+    return {dim.id: gap(data, dim, level, moments) for dim in data.q.dimensions}
+
+
+def gap(
+    data: SurveyData, dimension: Section, level: float = 0.95, moments: MomentCache | None = None
+) -> Gap:
+    """Mean expectation, mean perception and the gap P - E with a t interval, of a dimension.
 
     Notes
     -----
@@ -66,20 +75,17 @@ def gaps(
     """
     q = data.q
     expectation, perception = q.measure_by_role("expectation"), q.measure_by_role("perception")
-    result = {}
-    for dim in q.dimensions:
-        e_cols = [q.column_name(item, expectation) for item in dim.items]
-        p_cols = [q.column_name(item, perception) for item in dim.items]
-        try:
-            m = (moments or MomentCache(data, e_cols + p_cols)).get(e_cols + p_cols)
-        except TooFewResponses as exc:
-            raise AnalysisError(f"dimension {dim.id}: fewer than 2 complete responses") from exc
-        (e_mean, p_mean), cov = m.of_means([tuple(e_cols), tuple(p_cols)])
-        mean = float(p_mean - e_mean)
-        sd = np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
-        half = stats.t.ppf(0.5 + level / 2, m.n - 1) * sd / np.sqrt(m.n)
-        result[dim.id] = Gap(m.n, float(e_mean), float(p_mean), mean, (mean - half, mean + half))
-    return result
+    e_cols = [q.column_name(item, expectation) for item in dimension.items]
+    p_cols = [q.column_name(item, perception) for item in dimension.items]
+    try:
+        m = (moments or MomentCache(data, e_cols + p_cols)).get(e_cols + p_cols)
+    except TooFewResponses as exc:
+        raise AnalysisError(f"dimension {dimension.id}: fewer than 2 complete responses") from exc
+    (e_mean, p_mean), cov = m.of_means([tuple(e_cols), tuple(p_cols)])
+    mean = float(p_mean - e_mean)
+    sd = np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
+    half = stats.t.ppf(0.5 + level / 2, m.n - 1) * sd / np.sqrt(m.n)
+    return Gap(m.n, float(e_mean), float(p_mean), mean, (mean - half, mean + half))
 
 
 def zone_of_tolerance(data: SurveyData) -> dict[str, Zone]:

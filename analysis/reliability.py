@@ -24,8 +24,9 @@ class Reliability:
     alpha: float
     std_alpha: float
     alpha_ci: tuple[float, float]
-    omega_total: float
+    omega_total: float | None  # None when the items' correlation matrix is singular
     items: dict[str, ItemStats]
+    omega_note: str | None = None  # why omega is missing
 
 
 def cronbach_alpha(cov: np.ndarray) -> float:
@@ -79,6 +80,10 @@ def omega_total(corr: np.ndarray) -> float:
     ----------
     McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum.
     """
+    if np.linalg.cond(corr) > 1e12:
+        raise AnalysisError(
+            "the items' correlation matrix is singular (an item repeats or combines others)"
+        )
     loadings = minres(corr, 1).loadings[:, 0]
     signs = np.where(loadings < 0, -1.0, 1.0)
     flipped = corr * np.outer(signs, signs)
@@ -117,11 +122,16 @@ def reliability(m: Moments) -> Reliability:
         r_drop = (cov[i].sum() - cov[i, i]) / np.sqrt(cov[i, i] * rest_cov.sum())
         deleted = cronbach_alpha(rest_cov) if k > 2 else float(cov[0, 1] / cov[rest[0], rest[0]])
         items[name] = ItemStats(float(r_drop), deleted)
+    try:
+        omega, omega_note = omega_total(corr), None
+    except AnalysisError as exc:  # alpha and the item statistics stand without it
+        omega, omega_note = None, f"omega not computed: {exc}"
     return Reliability(
         n=m.n,
         alpha=alpha,
         std_alpha=std_alpha,
         alpha_ci=feldt_ci(alpha, m.n, k),
-        omega_total=omega_total(corr),
+        omega_total=omega,
         items=items,
+        omega_note=omega_note,
     )

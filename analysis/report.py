@@ -19,7 +19,7 @@ from .cfa import cfa
 from .data import AnalysisError, Scale, SurveyData
 from .drivers import importance_performance, regression
 from .efa import efa
-from .gaps import gaps, zone_of_tolerance
+from .gaps import gap, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .reliability import reliability
@@ -95,9 +95,9 @@ def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> di
         report["efa"] = report["cfa"] = {"note": "fewer than 3 perception items"}
 
     if q.measure_by_role("expectation") and q.measure_by_role("perception"):
-        report["gaps"] = _section(
-            lambda: {d: vars(g) for d, g in gaps(data, moments=moments).items()}
-        )
+        report["gaps"] = {  # a dimension without complete responses has its own note
+            d.id: _section(lambda d=d: vars(gap(data, d, moments=moments))) for d in q.dimensions
+        }
     else:
         report["gaps"] = {"note": "the questionnaire has no expectation and perception measures"}
     if q.measure_by_role("adequate") and q.measure_by_role("desired"):
@@ -143,6 +143,7 @@ def _reliability(m) -> dict:
         "alpha_ci": list(r.alpha_ci),
         "omega_total": r.omega_total,
         "items": {c: vars(s) for c, s in r.items.items()},
+        **({"omega_note": r.omega_note} if r.omega_note else {}),
     }
 
 
@@ -219,8 +220,9 @@ def _ipa(data: SurveyData, moments: MomentCache, report: dict) -> dict:
     scales = {s.section.id: s.columns for s in data.dimension_scales("perception")}
     performance = {d: float(moments.get(scales[d]).mean.mean()) for d in importance}
     out = {"performance_is": "mean perception", **importance_performance(importance, performance)}
-    if isinstance(report.get("gaps"), dict) and "note" not in report["gaps"]:
-        gap_perf = {d: report["gaps"][d]["gap"] for d in importance}
+    gaps = report.get("gaps", {})
+    if "note" not in gaps and all("gap" in gaps.get(d, {}) for d in importance):
+        gap_perf = {d: gaps[d]["gap"] for d in importance}
         out["by_gap"] = importance_performance(importance, gap_perf)
     return out
 

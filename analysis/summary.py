@@ -52,7 +52,9 @@ def _cfa(cfa: dict) -> list[str]:
 
 def _gaps(gaps: dict) -> list[str]:
     return [
-        f"  {dim:20s} n={g['n']:<6d} E={_f(g['expectation'], 2)} "
+        f"  {dim:20s} {g['note']}"
+        if "note" in g
+        else f"  {dim:20s} n={g['n']:<6d} E={_f(g['expectation'], 2)} "
         f"P={_f(g['perception'], 2)} gap={_f(g['gap'], 2)} "
         f"[{_f(g['gap_ci'][0], 2)}, {_f(g['gap_ci'][1], 2)}]"
         for dim, g in gaps.items()

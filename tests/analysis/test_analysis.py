@@ -467,3 +467,28 @@ def test_cfa_fisher_scoring_equals_the_quasi_newton_search(monkeypatch):
     assert scored.chi2 == pytest.approx(searched.chi2, rel=1e-8)
     for column, loading in searched.std_loadings.items():
         assert scored.std_loadings[column] == pytest.approx(loading, abs=1e-5)
+
+
+def test_singular_scale_keeps_alpha_and_says_why_omega_is_missing():
+    frame = simulate_responses(SERVQUAL, 300, seed=6)
+    frame["P_TA4"] = frame["P_TA1"]  # an item repeated: its correlation matrix is singular
+    report = build_report(SurveyData(SERVQUAL, frame))
+    tangibles = report["reliability"]["P_tangibles"]
+    assert 0 < tangibles["alpha"] < 1
+    assert tangibles["omega_total"] is None
+    assert "singular" in tangibles["omega_note"]
+    assert report["reliability"]["P_reliability"]["omega_total"] > 0
+    json.dumps(report, allow_nan=False)
+
+
+def test_dimension_without_complete_responses_has_its_own_gap_note(tmp_path, capsys):
+    frame = simulate_responses(SERVQUAL, 300, seed=7)
+    frame["E_TA2"] = np.nan  # nobody answered one expectation item
+    report = build_report(SurveyData(SERVQUAL, frame))
+    assert "tangibles: fewer than 2 complete responses" in report["gaps"]["tangibles"]["note"]
+    assert report["gaps"]["reliability"]["n"] == 300  # the other dimensions stand
+    assert "by_gap" not in report["importance_performance"]
+    csv = tmp_path / "data.csv"
+    frame.to_csv(csv, index=False)
+    assert main(["report", str(csv), "-q", str(SHIPPED_DIR / "servqual-22.yaml")]) == 0
+    assert "fewer than 2 complete responses" in capsys.readouterr().out
