@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import sys
 import tempfile
@@ -70,6 +71,20 @@ def copy_to_frame(conn: psycopg.Connection, sql: str) -> pd.DataFrame:
             buffer.write(chunk)
     buffer.seek(0)
     return pd.read_csv(buffer, engine="pyarrow")
+
+
+def load_table(conn, label: str, table: str, rows, select: str, results: dict, sizes: dict):
+    """Create ``table`` (name and columns), COPY ``rows`` in, analyse it, then time
+    loading it back into a frame with ``select`` and record its size under ``label``."""
+    name = table.split()[0]
+    conn.execute(f"CREATE TABLE {table}")
+    with conn.cursor().copy(f"COPY {name} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    conn.execute(f"ANALYZE {name}")
+    conn.commit()
+    timed(label, lambda: copy_to_frame(conn, select), results)
+    sizes[label] = relation_mb(conn, name)
 
 
 def relation_mb(conn: psycopg.Connection, table: str) -> float:
@@ -157,37 +172,34 @@ def main() -> None:
 
         # one wide table, a smallint column per answer column
         cols = ", ".join(f'"{c}" smallint' for c in names)
-        conn.execute(f"CREATE TABLE bench_wide (id bigint PRIMARY KEY, {cols})")
-        with conn.cursor().copy("COPY bench_wide FROM STDIN") as copy:
-            for i, row in enumerate(matrix.tolist()):
-                copy.write_row([i, *[None if v == MISSING else v for v in row]])
-        conn.execute("ANALYZE bench_wide")
-        conn.commit()
         select = ", ".join(f'"{c}"' for c in names)
-        timed(
+        load_table(
+            conn,
             "wide table, COPY + pyarrow",
-            lambda: copy_to_frame(conn, f"SELECT id, {select} FROM bench_wide ORDER BY id"),
+            f"bench_wide (id bigint PRIMARY KEY, {cols})",
+            (
+                [i, *[None if v == MISSING else v for v in row]]
+                for i, row in enumerate(matrix.tolist())
+            ),
+            f"SELECT id, {select} FROM bench_wide ORDER BY id",
             results,
+            sizes,
         )
-        sizes["wide table, COPY + pyarrow"] = relation_mb(conn, "bench_wide")
 
         # JSONB answers, columns extracted in SQL
-        conn.execute("CREATE TABLE bench_jsonb (id bigint PRIMARY KEY, answers jsonb)")
-        import json
-
-        with conn.cursor().copy("COPY bench_jsonb FROM STDIN") as copy:
-            for i, row in enumerate(matrix.tolist()):
-                doc = {c: v for c, v in zip(names, row, strict=True) if v != MISSING}
-                copy.write_row([i, json.dumps(doc)])
-        conn.execute("ANALYZE bench_jsonb")
-        conn.commit()
         extract = ", ".join(f"(answers->>'{c}')::smallint AS \"{c}\"" for c in names)
-        timed(
+        load_table(
+            conn,
             "JSONB, extracted in SQL",
-            lambda: copy_to_frame(conn, f"SELECT id, {extract} FROM bench_jsonb ORDER BY id"),
+            "bench_jsonb (id bigint PRIMARY KEY, answers jsonb)",
+            (
+                [i, json.dumps({c: v for c, v in zip(names, row, strict=True) if v != MISSING})]
+                for i, row in enumerate(matrix.tolist())
+            ),
+            f"SELECT id, {extract} FROM bench_jsonb ORDER BY id",
             results,
+            sizes,
         )
-        sizes["JSONB, extracted in SQL"] = relation_mb(conn, "bench_jsonb")
 
         # one row per answer, at a tenth of the size, pivoted in pandas
         tenth = max(n // 10, 1)
