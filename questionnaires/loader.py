@@ -15,9 +15,11 @@ from typing import Any
 
 import yaml
 
+from .kinds import KINDS
 from .model import (
+    DEFAULT_PAGE_ANSWERS,
+    MAX_PAGE_ANSWERS,
     MEASURE_ROLES,
-    NPS_SCALE,
     OUTCOME_ROLES,
     Choice,
     Condition,
@@ -26,12 +28,24 @@ from .model import (
     Questionnaire,
     Scale,
     Section,
+    slot_name,
 )
 
 DEFAULT_LANGUAGES = ("en", "zh")
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
-QUESTION_KINDS = ("scale", "nps", "single", "multiple", "text")
-MAX_TEXT_LENGTH = 10_000
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 20
+# YAML tags a questionnaire may use: plain mappings, lists and scalars, nothing that
+# builds objects (python tags) or that a reader might not know.
+PLAIN_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name
+    for name in ("map", "seq", "str", "int", "bool", "null", "float", "timestamp")
+)
+RESERVED_IDS = frozenset(
+    # query parameters of the survey, report and API URLs, where segment ids are filters
+    ("t", "r", "s", "page", "lang", "missing", "from", "to", "version", "factors", "extraction")
+    + ("rotation", "bootstrap", "seed", "all", "cursor", "limit", "format", "n", "where")
+)
 
 
 class QuestionnaireError(ValueError):
@@ -45,25 +59,78 @@ class QuestionnaireError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def load_questionnaire(path: str | Path) -> Questionnaire:
-    """Read and validate one questionnaire file."""
+def read_source(path: str | Path) -> str:
+    """The text of a questionnaire file, refused if too large or not UTF-8."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
         raise QuestionnaireError(str(path), None, f"cannot read the file: {exc}") from exc
-    return parse_questionnaire(text, source=str(path))
+    if len(data) > MAX_FILE_BYTES:
+        raise QuestionnaireError(
+            str(path), None, f"the file is larger than {MAX_FILE_BYTES // 1024} kB"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise QuestionnaireError(str(path), None, f"not UTF-8 text: {exc}") from exc
+
+
+def load_questionnaire(path: str | Path) -> Questionnaire:
+    """Read and validate one questionnaire file."""
+    return parse_questionnaire(read_source(path), source=str(path))
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A composer that refuses what a questionnaire never needs and an attacker might
+    use: anchors and aliases (exponential expansion), deep nesting (recursion) and tags
+    other than the plain ones."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise QuestionnaireError(
+                "", event.start_mark.line + 1, "anchors and aliases (& and *) are not allowed"
+            )
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise QuestionnaireError(
+                "", event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep"
+            )
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node.tag not in PLAIN_TAGS:
+            raise QuestionnaireError(
+                "", node.start_mark.line + 1, f"the tag {node.tag!r} is not allowed"
+            )
+        return node
 
 
 def parse_questionnaire(text: str, source: str = "<string>") -> Questionnaire:
     """Validate questionnaire YAML ``text``; ``source`` names it in error messages."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise QuestionnaireError(
+            source, None, f"the file is larger than {MAX_FILE_BYTES // 1024} kB"
+        )
+    loader = _GuardedLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
+    except QuestionnaireError as exc:
+        raise QuestionnaireError(source, exc.line, exc.message) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise QuestionnaireError(source, line, f"not valid YAML: {problem}") from exc
+    finally:
+        loader.dispose()
     if root is None:
         raise QuestionnaireError(source, None, "the file is empty")
     return _Reader(source).questionnaire(root)
@@ -242,9 +309,16 @@ class _Reader:
             if "access" in top
             else "open"
         )
-        page_size = self.integer(top["page_size"], "page_size") if "page_size" in top else 8
-        if not 1 <= page_size <= 100:
-            raise self.fail(top["page_size"], "page_size must be between 1 and 100")
+        page_size = DEFAULT_PAGE_ANSWERS
+        if "page_size" in top:
+            page_size = self.integer(top["page_size"], "page_size")
+            least = max(len(measures), 1)
+            if not least <= page_size <= MAX_PAGE_ANSWERS:
+                raise self.fail(
+                    top["page_size"],
+                    f"page_size counts answers per page and must be between {least} (the "
+                    f"answers of one item) and {MAX_PAGE_ANSWERS}",
+                )
         return Questionnaire(
             id=qid,
             title=title,
@@ -350,71 +424,59 @@ class _Reader:
     ) -> Item:
         optional = ["reverse", "required", "show_if"]
         if section_kind == "questions":
-            optional += ["type", "choices", "max_length"]
+            optional.append("type")
+            optional += sorted({key for kind in KINDS.values() for key in kind.options})
         fields = self.mapping(node, f"{where}: an item", required=("id", "text"), optional=optional)
         iid = self.identifier(fields["id"], f"{where}: item id")
         where = f"item '{iid}'"
         text = self.text(fields["text"], f"{where}: text")
-        kind = (
-            self.choice_of(fields["type"], f"{where}: type", QUESTION_KINDS)
+        name = (
+            self.choice_of(fields["type"], f"{where}: type", tuple(KINDS))
             if "type" in fields
             else "scale"
         )
+        kind = KINDS[name]
+        for key in fields:
+            if key in optional[3:] and key != "type" and key not in kind.options:
+                takers = [k.name for k in KINDS.values() if key in k.options]
+                raise self.fail(
+                    fields[key], f"{where}: '{key}' is only for {' and '.join(takers)} items"
+                )
+        for key in kind.options:
+            if key not in fields and key == "choices":
+                raise self.fail(node, f"{where}: a '{name}' question needs 'choices'")
         reverse = (
             self.boolean(fields["reverse"], f"{where}: reverse") if "reverse" in fields else False
         )
-        if reverse and kind != "scale":
+        if reverse and not kind.reversible:
             raise self.fail(fields["reverse"], f"{where}: only scale items can be reverse-keyed")
-        default_required = kind not in ("text", "multiple")
         required = (
             self.boolean(fields["required"], f"{where}: required")
             if "required" in fields
-            else default_required
+            else kind.default_required
         )
-        choices: tuple[Choice, ...] = ()
-        if kind in ("single", "multiple"):
-            if "choices" not in fields:
-                raise self.fail(node, f"{where}: a '{kind}' question needs 'choices'")
-            choices = self.read_choices(fields["choices"], where)
-        elif "choices" in fields:
-            raise self.fail(
-                fields["choices"], f"{where}: only single and multiple choice items have choices"
-            )
-        max_length = 2000
-        if "max_length" in fields:
-            if kind != "text":
-                raise self.fail(fields["max_length"], f"{where}: max_length is for text items")
-            max_length = self.integer(fields["max_length"], f"{where}: max_length")
-            if not 1 <= max_length <= MAX_TEXT_LENGTH:
-                raise self.fail(
-                    fields["max_length"], f"{where}: max_length must be 1..{MAX_TEXT_LENGTH}"
-                )
+        attributes = kind.declare(self, fields, where)
         show_if = self.read_condition(fields["show_if"], where) if "show_if" in fields else None
-        scale = {"scale": self.scale, "nps": NPS_SCALE}.get(kind)
         item = Item(
             id=iid,
             text=text,
-            kind=kind,  # type: ignore[arg-type]
+            kind=name,  # type: ignore[arg-type]
             required=required,
-            scale=scale,
-            choices=choices,
             reverse=reverse,
             show_if=show_if,
-            max_length=max_length,
             line=_line(node),
+            **attributes,
         )
         self.register_columns(node, item, measures if section_kind == "dimension" else ())
         return item
 
     def register_columns(self, node: yaml.Node, item: Item, measures: tuple[Measure, ...]) -> None:
         """Reserve the item's wide column names, so no two columns can clash."""
-        names = [f"{m.id}_{item.id}" for m in measures] if len(measures) > 1 else [item.id]
-        for name in names:
-            if item.kind == "multiple":
-                for choice in item.choices:
-                    self.register(node, f"{name}_{choice.id}", f"item '{item.id}': column")
-            elif name != item.id:
-                self.register(node, name, f"item '{item.id}': column")
+        for measure in measures or (None,):
+            name = slot_name(item.id, measure.id if measure else None, len(measures))
+            for column, _, _ in item.type.column_specs(item, name):
+                if column != item.id:
+                    self.register(node, column, f"item '{item.id}': column")
             self.answer_columns[name] = item
 
     def read_choices(self, node: yaml.Node, where: str) -> tuple[Choice, ...]:
@@ -457,7 +519,8 @@ class _Reader:
                 f"{where}: show_if refers to '{column}', which is not an earlier answer "
                 "(use a column name such as P_TA1 or NPS of an item above this one)",
             )
-        if target.kind in ("text", "multiple"):
+        allowed = target.type.condition_values(target)
+        if allowed is None:
             raise self.fail(
                 fields["item"], f"{where}: show_if cannot depend on a {target.kind} item"
             )
@@ -466,7 +529,6 @@ class _Reader:
             raise self.fail(node, f"{where}: show_if needs one of equals, in, min or max")
         if ("equals" in fields or "in" in fields) and len(tests) > 1:
             raise self.fail(node, f"{where}: show_if takes either equals, in, or min/max")
-        allowed = self.possible_values(target)
         if "equals" in fields:
             value = self.condition_value(fields["equals"], where, allowed)
             return Condition(column, equals=value)
@@ -476,7 +538,7 @@ class _Reader:
                 for n in self.sequence(fields["in"], f"{where}: show_if.in")
             )
             return Condition(column, in_=values)
-        if target.kind == "single":
+        if not target.type.takes_bounds():
             raise self.fail(node, f"{where}: min/max conditions need a numeric item")
         low = self.integer(fields["min"], f"{where}: show_if.min") if "min" in fields else None
         high = self.integer(fields["max"], f"{where}: show_if.max") if "max" in fields else None
@@ -494,20 +556,23 @@ class _Reader:
             )
         return value
 
-    @staticmethod
-    def possible_values(item: Item) -> tuple[Any, ...]:
-        if item.scale is not None:
-            return tuple(item.scale.values)
-        return tuple(c.id for c in item.choices)
-
     def read_segments(self, node: yaml.Node) -> tuple[Section, ...]:
         items = []
         for entry in self.sequence(node, "segments", allow_empty=True):
             fields = self.mapping(
-                entry, "a segment", required=("id", "title", "choices"), optional=("required",)
+                entry,
+                "a segment",
+                required=("id", "title", "choices"),
+                optional=("required", "hidden", "default"),
             )
             sid = self.identifier(fields["id"], "segment id")
             where = f"segment '{sid}'"
+            if sid in RESERVED_IDS:
+                raise self.fail(
+                    fields["id"],
+                    f"{where}: '{sid}' is a reserved name (segment ids are URL filters; "
+                    f"reserved are {', '.join(sorted(RESERVED_IDS))})",
+                )
             title = self.text(fields["title"], f"{where}: title")
             choices = self.read_choices(fields["choices"], where)
             required = (
@@ -515,7 +580,32 @@ class _Reader:
                 if "required" in fields
                 else False
             )
-            item = Item(sid, title, "single", required, choices=choices, line=_line(entry))
+            hidden = (
+                self.boolean(fields["hidden"], f"{where}: hidden") if "hidden" in fields else False
+            )
+            if hidden and required:
+                raise self.fail(
+                    fields["required"], f"{where}: a hidden segment is never asked, so not required"
+                )
+            default = None
+            if "default" in fields:
+                default = str(self.scalar(fields["default"], f"{where}: default"))
+                if default not in {c.id for c in choices}:
+                    raise self.fail(
+                        fields["default"],
+                        f"{where}: default {default!r} is not one of the choices "
+                        f"({', '.join(c.id for c in choices)})",
+                    )
+            item = Item(
+                sid,
+                title,
+                "single",
+                required,
+                choices=choices,
+                hidden=hidden,
+                default=default,
+                line=_line(entry),
+            )
             self.answer_columns[sid] = item
             items.append(item)
         if not items:

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kinds import Kind
 
 Text = Mapping[str, str]
 """A translated text: language code -> text."""
@@ -32,6 +35,20 @@ OUTCOME_ROLES: tuple[str, ...] = (
     "other",
 )
 NPS_SCALE_MIN, NPS_SCALE_MAX = 0, 10
+MAX_PAGE_ANSWERS = 14
+"""No page asks more answers than this (a radio group, checkbox group or text box each)."""
+DEFAULT_PAGE_ANSWERS = 12
+
+
+def slot_name(item_id: str, measure_id: str | None, measure_count: int) -> str:
+    """The one column-naming rule: ``<measure id>_<item id>`` when the questionnaire has
+    more than one measure and the item is asked under one, else the item id.
+
+    A multiple-choice item adds ``_<choice id>`` per option (see its kind).
+    """
+    if measure_id is not None and measure_count > 1:
+        return f"{measure_id}_{item_id}"
+    return item_id
 
 
 def translate(text: Text, lang: str, fallback: str = "en") -> str:
@@ -84,6 +101,7 @@ class Condition:
     max: float | None = None
 
     def holds(self, answers: Mapping[str, Any]) -> bool:
+        """Whether ``answers`` (column -> canonical value) meet the condition."""
         value = answers.get(self.column)
         if value is None:
             return False
@@ -107,7 +125,16 @@ class Item:
     reverse: bool = False
     show_if: Condition | None = None
     max_length: int = 2000  # text items
+    hidden: bool = False  # segments: never shown, set by an invitation, a link or default
+    default: str | None = None  # segments: the choice stored when nothing else sets it
     line: int = 0  # where the item is defined, for messages
+
+    @property
+    def type(self) -> Kind:
+        """The item's kind: everything that differs between question types."""
+        from .kinds import KINDS
+
+        return KINDS[self.kind]
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)
@@ -145,20 +172,42 @@ class Column:
     measure: Measure | None = None
     choice: Choice | None = None  # the option of a multiple-choice item
 
+    base: str = ""  # the answer slot (form field) holding this column
+
+    @property
+    def type(self) -> Kind:
+        return self.item.type
+
     @property
     def numeric(self) -> bool:
         """Whether the answer is stored as a small integer (everything but open text)."""
-        return self.kind != "text"
+        return self.item.type.numeric
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One answer the customer gives: an item under one measure (one form field)."""
+
+    name: str  # the column name of a single-column item; the prefix of option columns
+    item: Item
+    section: Section
+    measure: Measure | None
+    columns: tuple[Column, ...]
 
 
 @dataclass(frozen=True)
 class Page:
     number: int  # 1-based
     sections: tuple[Section, ...]  # each holding the items shown on this page
+    slots: tuple[Slot, ...] = ()  # the answers asked on this page, in order
 
     @property
     def items(self) -> tuple[Item, ...]:
         return tuple(item for section in self.sections for item in section.items)
+
+    @property
+    def answer_count(self) -> int:
+        return len(self.slots)
 
 
 @dataclass(frozen=True)
@@ -174,7 +223,7 @@ class Questionnaire:
     segments: tuple[Section, ...]
     intro: Text | None = None
     access: Literal["open", "invitation"] = "open"
-    page_size: int = 8
+    page_size: int = DEFAULT_PAGE_ANSWERS  # answers per page, at most MAX_PAGE_ANSWERS
     source: str = ""  # the file it was read from
 
     # -- structure ---------------------------------------------------------------
@@ -190,14 +239,24 @@ class Questionnaire:
         return next((m for m in self.measures if m.role == role), None)
 
     def column_name(self, item: Item, measure: Measure | None = None) -> str:
-        """``<measure id>_<item id>`` when there is more than one measure, else the item id."""
-        if measure is not None and len(self.measures) > 1:
-            return f"{measure.id}_{item.id}"
-        return item.id
+        """The name of the answer slot of ``item`` under ``measure`` (:func:`slot_name`)."""
+        return slot_name(item.id, measure.id if measure is not None else None, len(self.measures))
+
+    @cached_property
+    def slots(self) -> tuple[Slot, ...]:
+        """Every answer slot, in questionnaire order."""
+        return _slots(self)
+
+    @cached_property
+    def slot_index(self) -> Mapping[str, Slot]:
+        return {s.name: s for s in self.slots}
+
+    def slots_of(self, item: Item) -> tuple[Slot, ...]:
+        return tuple(s for s in self.slots if s.item is item)
 
     @cached_property
     def columns(self) -> tuple[Column, ...]:
-        return _columns(self)
+        return tuple(c for slot in self.slots for c in slot.columns)
 
     @cached_property
     def numeric_columns(self) -> tuple[Column, ...]:
@@ -208,7 +267,7 @@ class Questionnaire:
         return tuple(c for c in self.columns if not c.numeric)
 
     def columns_of(self, item: Item) -> tuple[Column, ...]:
-        return tuple(c for c in self.columns if c.item is item)
+        return tuple(c for slot in self.slots_of(item) for c in slot.columns)
 
     @cached_property
     def column_index(self) -> Mapping[str, Column]:
@@ -219,50 +278,98 @@ class Questionnaire:
 
     @cached_property
     def pages(self) -> tuple[Page, ...]:
-        return _paginate(self)
+        """The pages of a customer for whom nothing is set in advance."""
+        return self.pages_for(frozenset())
+
+    def pages_for(self, preset: frozenset[str]) -> tuple[Page, ...]:
+        """The pages of a customer whose answers to the ``preset`` slots are known already
+        (segments set by an invitation or link): those, and hidden segments, are not asked.
+        """
+        cache: dict[frozenset[str], tuple[Page, ...]] = self.__dict__.setdefault("_pages_cache", {})
+        if preset not in cache:
+            cache[preset] = _paginate(self, preset)
+        return cache[preset]
+
+    @cached_property
+    def hidden_slots(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.slots if s.item.hidden)
+
+    def answer_values(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Column -> value answers as slot -> canonical value (what conditions read)."""
+        return {s.name: s.item.type.from_columns(s.item, s.name, answers) for s in self.slots}
+
+    def visible(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """``answers`` without those to items that their show-if condition hides."""
+        result = dict(answers)
+        for slot in self.slots:
+            condition = slot.item.show_if
+            if condition is not None and not condition.holds(result):
+                for column in slot.columns:
+                    result[column.name] = None
+        return result
 
 
-def _item_measures(q: Questionnaire, section: Section) -> tuple[Measure | None, ...]:
-    if section.kind == "dimension" and q.measures:
-        return q.measures
-    return (None,)
-
-
-def _columns(q: Questionnaire) -> tuple[Column, ...]:
-    columns: list[Column] = []
+def _slots(q: Questionnaire) -> tuple[Slot, ...]:
+    slots = []
     for section in q.sections:
+        measures = q.measures if section.kind == "dimension" and q.measures else (None,)
         for item in section.items:
-            for measure in _item_measures(q, section):
+            for measure in measures:
                 name = q.column_name(item, measure)
-                if item.kind == "multiple":
-                    columns.extend(
-                        Column(f"{name}_{c.id}", "option", item, section, measure, c)
-                        for c in item.choices
-                    )
-                else:
-                    columns.append(Column(name, item.kind, item, section, measure))
-    return tuple(columns)
+                columns = tuple(
+                    Column(column, kind, item, section, measure, choice, name)
+                    for column, kind, choice in item.type.column_specs(item, name)
+                )
+                slots.append(Slot(name, item, section, measure, columns))
+    return tuple(slots)
 
 
-def _paginate(q: Questionnaire) -> tuple[Page, ...]:
-    """Pack whole sections into pages of at most ``page_size`` items, in order.
+def _paginate(q: Questionnaire, preset: frozenset[str]) -> tuple[Page, ...]:
+    """Pack whole sections into pages of at most ``page_size`` answers, in order.
 
-    A section longer than a page is split over several pages; a page is never empty.
+    An item is never split (an expectation/perception pair is two answers on one page);
+    a section longer than a page is split between items; a page is never empty. Slots in
+    ``preset`` and hidden segments are not asked, so they take no room.
     """
-    pages: list[list[Section]] = [[]]
+    skip = preset | q.hidden_slots
+    asked: dict[int, list[Slot]] = {}
+    for slot in q.slots:
+        if slot.name not in skip:
+            asked.setdefault(id(slot.item), []).append(slot)
+    pages: list[list[tuple[Section, list[Item], list[Slot]]]] = [[]]
     used = 0
     for section in q.sections:
-        items = section.items
-        if used and used + len(items) > q.page_size:
-            pages.append([])
-            used = 0
-        while len(items) > q.page_size:
-            head, items = items[: q.page_size], items[q.page_size :]
-            pages[-1].append(_replace_items(section, head))
-            pages.append([])
-        pages[-1].append(_replace_items(section, items))
-        used += len(items)
-    return tuple(Page(n, tuple(p)) for n, p in enumerate(pages, start=1) if p)
+        for item in section.items:
+            slots = asked.get(id(item))
+            if not slots:
+                continue
+            size = len(slots)
+            if used and used + size > q.page_size:
+                pages.append([])
+                used = 0
+            if not pages[-1] or pages[-1][-1][0] is not section:
+                # a new section starts on a new page if the whole of it does not fit here
+                remaining = sum(len(asked.get(id(i), ())) for i in _from(section, item))
+                if used and used + remaining > q.page_size:
+                    pages.append([])
+                    used = 0
+                pages[-1].append((section, [], []))
+            pages[-1][-1][1].append(item)
+            pages[-1][-1][2].extend(slots)
+            used += size
+    return tuple(
+        Page(
+            number,
+            tuple(_replace_items(section, tuple(items)) for section, items, _ in page),
+            tuple(slot for _, _, slots in page for slot in slots),
+        )
+        for number, page in enumerate((p for p in pages if p), start=1)
+    )
+
+
+def _from(section: Section, item: Item) -> tuple[Item, ...]:
+    index = next(i for i, it in enumerate(section.items) if it is item)
+    return section.items[index:]
 
 
 def _replace_items(section: Section, items: tuple[Item, ...]) -> Section:

@@ -222,9 +222,10 @@ def test_shipped_questionnaires_load_in_both_languages(path):
     for item in q.items:
         assert set(item.text) == {"en", "zh"}
     assert len(q.pages) >= 2
-    # every column appears on exactly one page
-    on_pages = [c.name for p in q.pages for i in p.items for c in q.columns_of(i)]
-    assert sorted(on_pages) == sorted(c.name for c in q.columns)
+    # every column appears on exactly one page, but those of hidden segments
+    on_pages = [c.name for p in q.pages for s in p.slots for c in s.columns]
+    hidden = [c.name for c in q.columns if c.item.hidden]
+    assert sorted(on_pages + hidden) == sorted(c.name for c in q.columns)
 
 
 def test_servqual_22_has_the_published_structure():
@@ -249,3 +250,86 @@ def test_zone_of_tolerance_form_has_three_measures():
     q = load_questionnaire(next(p for p in shipped_files() if p.stem == "zone-of-tolerance"))
     assert [m.role for m in q.measures] == ["adequate", "desired", "perception"]
     assert q.column("MIN_TA1").measure.role == "adequate"
+
+
+# -- files that could crash or exhaust the loader ------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            VALID + "extra: !!python/object/apply:os.system ['touch /tmp/pwned']\n",
+            VALID.count("\n") + 1,
+            "the tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed",
+        ),
+        (VALID.replace("id: demo", "id: !custom demo"), 1, "the tag '!custom' is not allowed"),
+        (
+            VALID.replace("title: {en: Demo, zh: 演示}", "title: &t {en: Demo, zh: 演示}"),
+            2,
+            "anchors and aliases (& and *) are not allowed",
+        ),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n",
+            1,
+            "anchors and aliases (& and *) are not allowed",
+        ),
+        ("id: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nested more than 20 levels deep"),
+        (
+            VALID.replace(
+                "  - id: more\n", "  - id: more\n    deep: " + "{a: " * 30 + "1" + "}" * 30 + "\n"
+            ),
+            line_of(VALID, "  - id: more") + 1,
+            "nested more than 20 levels deep",
+        ),
+    ],
+    ids=["python-tag", "unknown-tag", "anchor", "billion-laughs", "deep-list", "deep-mapping"],
+)
+def test_hostile_yaml_is_refused_with_file_and_line(text, line, words):
+    error = error_of(text)
+    assert error.line == line
+    assert words in error.message
+    assert str(error).startswith(f"demo.yaml, line {line}: ")
+
+
+def test_nothing_runs_when_a_python_tag_is_refused(tmp_path):
+    marker = tmp_path / "pwned"
+    text = VALID + f"x: !!python/object/apply:os.system ['touch {marker}']\n"
+    with pytest.raises(QuestionnaireError):
+        parse_questionnaire(text, "demo.yaml")
+    assert not marker.exists()
+
+
+def test_a_file_over_one_megabyte_is_refused_unread(tmp_path):
+    big = tmp_path / "big.yaml"
+    with big.open("w") as handle:
+        handle.write(VALID)
+        handle.write("# " + "x" * 1000 + "\n" * 1)
+        handle.write(("# padding " + "x" * 90 + "\n") * 500_000)  # 50 MB
+    assert big.stat().st_size > 50_000_000
+    with pytest.raises(QuestionnaireError, match=r"big\.yaml: the file is larger than 1024 kB"):
+        load_questionnaire(big)
+    with pytest.raises(QuestionnaireError, match="larger than 1024 kB"):
+        parse_questionnaire(VALID + "#" * (1024 * 1024), "demo.yaml")
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes(VALID.encode("utf-8") + b"# caf\xe9\n")
+    with pytest.raises(QuestionnaireError, match=r"latin\.yaml: not UTF-8 text"):
+        load_questionnaire(path)
+
+
+# -- pages count answers ------------------------------------------------------------------
+def test_page_size_counts_answers_and_is_at_most_fourteen():
+    q = parse_questionnaire(VALID.replace("id: demo\n", "id: demo\npage_size: 4\n"), "demo.yaml")
+    # each E/P item is two answers: RE1 and RE2 fill the first page
+    assert [p.answer_count for p in q.pages] == [4, 4]
+    assert [s.name for s in q.pages[0].slots] == ["E_RE1", "P_RE1", "E_RE2", "P_RE2"]
+    for size, words in [(15, "between 2 (the answers of one item) and 14"), (1, "between 2")]:
+        error = error_of(VALID.replace("id: demo\n", f"id: demo\npage_size: {size}\n"))
+        assert words in error.message and error.line == 2
+
+
+def test_an_option_of_another_kind_is_named():
+    error = error_of(VALID.replace("{id: NPS, type: nps,", "{id: NPS, type: nps, max_length: 9,"))
+    assert "item 'NPS': 'max_length' is only for text items" in error.message

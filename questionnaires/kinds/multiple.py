@@ -1,0 +1,62 @@
+"""Multiple choice: any number of choices (checkboxes), one 0/1 column per choice."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from .base import Kind, Problem
+
+
+class MultipleKind(Kind):
+    name: ClassVar[str] = "multiple"
+    options: ClassVar[tuple[str, ...]] = ("choices",)
+    default_required: ClassVar[bool] = False
+    template: ClassVar[str] = "surveys/kinds/multiple.html"
+    seconds: ClassVar[float] = 8.0
+
+    def declare(self, reader, fields, where):
+        return {"choices": reader.read_choices(fields["choices"], where)}
+
+    def column_specs(self, item, base):
+        return [(f"{base}_{c.id}", "option", c) for c in item.choices]
+
+    def parse(self, item, raw: Any) -> frozenset[str] | None:
+        """The chosen ids; an empty set is "none of these", None is unanswered (hidden)."""
+        if raw is None:
+            return None
+        values = [raw] if isinstance(raw, str) else list(raw)
+        chosen = frozenset(str(v) for v in values if str(v) != "")
+        if any(item.choice(v) is None for v in chosen):
+            raise Problem("choice")
+        return chosen
+
+    def answered(self, value) -> bool:
+        return bool(value)
+
+    def to_columns(self, item, base, value):
+        return {
+            f"{base}_{c.id}": (None if value is None else int(c.id in value)) for c in item.choices
+        }
+
+    def from_columns(self, item, base, answers):
+        flags = {c.id: answers.get(f"{base}_{c.id}") for c in item.choices}
+        if all(v is None for v in flags.values()):
+            return None
+        return frozenset(cid for cid, v in flags.items() if v == 1)
+
+    def form_values(self, value) -> list[str]:
+        return sorted(value or ())
+
+    def to_code(self, column, value) -> int:
+        if isinstance(value, bool) or value not in (0, 1):
+            raise Problem("choice")
+        return int(value)
+
+    def codes(self, column, values: pd.Series):
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+        present = values.notna().to_numpy()
+        good = (numbers == 0) | (numbers == 1)
+        return np.where(present & good, np.nan_to_num(numbers), 0).astype(np.int64), present & ~good
