@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_SQLITE = ROOT / "instance" / "survey.sqlite"
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # where scripts/demo.sh serves
 
 
 def database_url(url: str | None) -> str:
@@ -20,10 +21,27 @@ def database_url(url: str | None) -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        # Writers queue for SQLite's one write lock instead of failing after 5 s.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _hosts(value: str | None) -> list[str] | None:
+    hosts = [h.strip() for h in (value or "").split(",") if h.strip()]
+    return hosts or None
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-set-SECRET_KEY-in-production")
+    # None: a random key is generated into the instance folder (survey_app.secret_key)
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+    # Absolute links (resume, invitation, mail) start with this, never with the Host header.
+    SURVEY_BASE_URL = os.environ.get("SURVEY_BASE_URL") or DEFAULT_BASE_URL
+    # When set (comma-separated), requests for any other host are refused with 400.
+    TRUSTED_HOSTS = _hosts(os.environ.get("TRUSTED_HOSTS"))
     LANGUAGES = ("en", "zh")
     BABEL_DEFAULT_LOCALE = "en"
     # A customer may leave a page open for hours: the CSRF token lives as long as the
@@ -39,3 +57,5 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test"
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
+    SURVEY_BASE_URL = "http://survey.test"
+    TRUSTED_HOSTS = None

@@ -38,6 +38,21 @@
   form.addEventListener("change", refresh);
   refresh();
 
+  // An optional question answered by mistake can be cleared (a radio cannot be unticked).
+  form.querySelectorAll("button.clear").forEach(function (button) {
+    var name = button.getAttribute("data-clear");
+    var radios = form.querySelectorAll('input[name="' + name + '"]');
+    function sync() { button.hidden = value(name) === null; }
+    button.addEventListener("click", function () {
+      radios.forEach(function (r) { r.checked = false; });
+      sync();
+      refresh();
+      if (radios.length) radios[0].focus();
+    });
+    radios.forEach(function (r) { r.addEventListener("change", sync); });
+    sync();
+  });
+
   // One submission per page view: a double click sends the form once.
   var sent = false;
   form.addEventListener("submit", function (event) {

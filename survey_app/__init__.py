@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, redirect, request, session, url_for
+from werkzeug.routing import BaseConverter
 
-from config import ROOT, Config
+from config import ROOT, Config, engine_options
 
 from .extensions import babel, csrf, db, migrate
 
 MIGRATIONS = ROOT / "survey_app" / "migrations"
+log = logging.getLogger(__name__)
+
+
+class SurveyIdConverter(BaseConverter):
+    """Survey ids as the loader allows them: anything else is a 404 before any query."""
+
+    regex = r"[a-z0-9][a-z0-9_-]{0,62}"
 
 
 def select_locale() -> str:
@@ -40,19 +49,13 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 def template_helpers() -> dict[str, Any]:
     """``t(text)`` translates questionnaire texts; language links keep the current page."""
-    from flask import url_for
     from flask_babel import get_locale
 
     from questionnaires import translate
 
+    from .links import lang_url
+
     lang = str(get_locale())
-
-    def lang_url(code: str) -> str:
-        if request.endpoint is None or request.url_rule is None:  # e.g. a 404 page
-            return url_for("surveys.index", lang=code)
-        args = {**(request.view_args or {}), **request.args.to_dict(), "lang": code}
-        return url_for(request.endpoint, **args)
-
     return {
         "current_lang": lang,
         "t": lambda text: translate(text, lang),
@@ -61,28 +64,48 @@ def template_helpers() -> dict[str, Any]:
     }
 
 
-def create_app(config_class: type = Config, overrides: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    config_class: type = Config,
+    overrides: dict[str, Any] | None = None,
+    instance_path: str | Path | None = None,
+) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance_path or ROOT / "instance"),
     )
     app.config.from_object(config_class)
     if overrides:
         app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+                overrides["SQLALCHEMY_DATABASE_URI"]
+            )
+    if not app.config.get("SECRET_KEY"):
+        from .secret_key import instance_secret_key
+
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    app.url_map.converters["sid"] = SurveyIdConverter
 
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     babel.init_app(app, locale_selector=select_locale)
+    from . import errors, guards
+
+    guards.register(app)  # first: before CSRF reads a body the guard may refuse
     csrf.init_app(app)
 
-    from . import errors
     from .cli import register_cli
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
+    app.add_url_rule(
+        "/favicon.ico",
+        "favicon",
+        lambda: redirect(url_for("static", filename="favicon.svg"), code=301),
+    )
     errors.register(app)
     register_cli(app)
     app.context_processor(template_helpers)

@@ -1,11 +1,22 @@
 """Error pages that say what went wrong, in the customer's language."""
 
+from __future__ import annotations
+
+import logging
+
 from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import NotFound
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
+from werkzeug.exceptions import BadRequest, NotFound, SecurityError
 
 from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def _page(title: str, message: str, status: int):
+    return render_template("error.html", title=title, message=message), status
 
 
 def register(app: Flask) -> None:
@@ -16,14 +27,26 @@ def register(app: Flask) -> None:
             "or the form was sent from elsewhere). Nothing was saved: please reload the "
             "survey and try again."
         )
-        return render_template("error.html", title=_("Please try again"), message=message), 400
+        return _page(_("Please try again"), message, 400)
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # No page can be built for a host outside TRUSTED_HOSTS (links need the host).
+        return "Bad Request: this host is not served here.\n", 400, {"Content-Type": "text/plain"}
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        described = getattr(error, "description", None)
+        if not described or described == BadRequest.description:
+            described = _("The request was not understood. Nothing was saved.")
+        return _page(_("Please try again"), described, 400)
 
     @app.errorhandler(403)
     def forbidden(error):
         message = _(
             "This survey is by invitation only. Please open the personal link from your invitation."
         )
-        return render_template("error.html", title=_("Invitation needed"), message=message), 403
+        return _page(_("Invitation needed"), message, 403)
 
     @app.errorhandler(404)
     def not_found(error):
@@ -31,20 +54,39 @@ def register(app: Flask) -> None:
         described = getattr(error, "description", None)
         if not described or described == NotFound.description:
             described = _("There is no such page.")
-        message = described
-        return render_template("error.html", title=_("Not found"), message=message), 404
+        return _page(_("Not found"), described, 404)
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return _page(_("Not found"), _("There is no such page."), 405)
 
     @app.errorhandler(413)
     def too_large(error):
-        return render_template(
-            "error.html", title=_("Too much data"), message=_("The form sent was too large.")
-        ), 413
+        return _page(_("Too much data"), _("The form sent was too large."), 413)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(InternalError)
+    def database_unavailable(error):
+        # The database went away or refused the write (restart, read-only, disk full):
+        # nothing of this request was stored, and sending the page again is safe.
+        db.session.rollback()
+        log.error("database error: %s", error.orig)
+        response = render_template(
+            "error.html",
+            title=_("Please try again in a moment"),
+            message=_(
+                "The service could not save your answers just now. Nothing was lost: "
+                "please send the page again in a moment."
+            ),
+        )
+        return response, 503, {"Retry-After": "5", "Cache-Control": "no-store"}
 
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
-        return render_template(
-            "error.html",
-            title=_("Something went wrong"),
-            message=_("Your earlier pages are saved. Please try again in a moment."),
-        ), 500
+        return _page(
+            _("Something went wrong"),
+            _("Your earlier pages are saved. Please try again in a moment."),
+            500,
+        )

@@ -45,12 +45,32 @@ class Survey(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     versions: Mapped[list[QuestionnaireVersion]] = relationship(
-        back_populates="survey", order_by="QuestionnaireVersion.number"
+        back_populates="survey", order_by="QuestionnaireVersion.number", lazy="select"
     )
 
     @property
     def current(self) -> QuestionnaireVersion:
-        return self.versions[-1]
+        """The newest version, loaded alone (not every version's text)."""
+        cached = self.__dict__.get("_current")
+        if cached is None:
+            cached = db.session.scalars(
+                select(QuestionnaireVersion)
+                .where(QuestionnaireVersion.survey_id == self.id)
+                .order_by(QuestionnaireVersion.number.desc())
+                .limit(1)
+            ).one()
+            self.__dict__["_current"] = cached
+        return cached
+
+    def forget_current(self) -> None:
+        self.__dict__.pop("_current", None)
+
+    def version(self, number: int) -> QuestionnaireVersion | None:
+        return db.session.scalars(
+            select(QuestionnaireVersion).where(
+                QuestionnaireVersion.survey_id == self.id, QuestionnaireVersion.number == number
+            )
+        ).first()
 
     @property
     def questionnaire(self) -> Questionnaire:
@@ -76,6 +96,10 @@ class QuestionnaireVersion(db.Model):
     source_name: Mapped[str] = mapped_column(String(255))
     # The numeric columns in the order they are packed in Response.answers.
     layout: Mapped[list[str]] = mapped_column(JSON)
+    # The first version of the run of compatible versions this one belongs to: answers
+    # of versions in one series are read together under the newest one's definitions;
+    # an incompatible change starts a new series and is never mixed with the old one.
+    series: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     survey: Mapped[Survey] = relationship(back_populates="versions")
@@ -98,6 +122,11 @@ class Invitation(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     survey_id: Mapped[str] = mapped_column(ForeignKey("survey.id"), index=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the organisation already knows: segment id -> choice id, stored with the
+    # response and not asked; and whom the invitation is for.
+    segments: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -119,6 +148,8 @@ class Response(db.Model):
     lang: Mapped[str] = mapped_column(String(8))
     answers: Mapped[bytes] = mapped_column(LargeBinary)
     texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Segment answers set by the invitation or a signed link (not asked): id -> choice id
+    preset: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

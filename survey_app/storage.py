@@ -12,7 +12,7 @@ PostgreSQL alike; a submission writes one row. Open-text answers go to a JSON co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,11 @@ import pandas as pd
 from sqlalchemy import bindparam, select, text
 
 from questionnaires import Column, Questionnaire
+from questionnaires.kinds import MISSING, Problem
 
 from .extensions import db
 from .models import QuestionnaireVersion
 
-MISSING = -32768
 DTYPE = np.dtype("<i2")
 META_COLUMNS = ("response_id", "submitted_at", "lang")
 
@@ -43,30 +43,15 @@ def to_code(column: Column, value: Any) -> int:
     """Turn a canonical answer (int point, choice id, 0/1 option) into its stored integer."""
     if value is None:
         return MISSING
-    if column.kind == "single":
-        choice = column.item.choice(str(value))
-        if choice is None:
-            raise AnswerError(f"{column.name}: {value!r} is not one of the choices")
-        return choice.code
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise AnswerError(f"{column.name}: {value!r} is not a whole number")
-    value = int(value)
-    if column.kind == "option":
-        allowed: Iterable[int] = (0, 1)
-    else:
-        allowed = column.item.scale.values  # type: ignore[union-attr]
-    if value not in allowed:
-        raise AnswerError(f"{column.name}: {value} is out of range")
-    return value
+    try:
+        return column.type.to_code(column, value)
+    except Problem as problem:
+        raise AnswerError(f"{column.name}: {value!r}: {problem}") from None
 
 
 def from_code(column: Column, code: int) -> Any:
     """The inverse of :func:`to_code`."""
-    if code == MISSING:
-        return None
-    if column.kind == "single":
-        return column.item.choices[code - 1].id
-    return int(code)
+    return column.type.from_code(column, code)
 
 
 def encode(q: Questionnaire, answers: Mapping[str, Any]) -> bytes:
@@ -88,18 +73,8 @@ def encode_frame(q: Questionnaire, frame: pd.DataFrame) -> np.ndarray:
             continue
         values = frame[column.name]
         present = values.notna().to_numpy()
-        if column.kind == "single":
-            lookup = {c.id: c.code for c in column.item.choices}
-            codes = values.astype("object").map(lambda v, lk=lookup: lk.get(str(v), 0))
-            codes = np.where(present, codes.to_numpy(dtype=np.int64), MISSING)
-            bad = present & (codes == 0)
-        else:
-            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-            allowed = (0, 1) if column.kind == "option" else column.item.scale.values
-            whole = np.isfinite(numbers) & (numbers == np.round(numbers))
-            low, high = min(allowed), max(allowed)
-            bad = present & ~(whole & (numbers >= low) & (numbers <= high))
-            codes = np.where(present & ~bad, np.nan_to_num(numbers), MISSING)
+        codes, bad = column.type.codes(column, values)
+        codes = np.where(present & ~bad, codes, MISSING)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise AnswerError(
@@ -119,30 +94,55 @@ def decode(q: Questionnaire, blob: bytes, texts: Mapping[str, str] | None = None
     return answers
 
 
+def series_versions(survey_id: str, version: int | None = None) -> list[QuestionnaireVersion]:
+    """The versions read together with version number ``version`` (default: the newest):
+    its series of compatible versions, oldest first; the chosen one is last."""
+    versions = db.session.scalars(
+        select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.survey_id == survey_id)
+        .order_by(QuestionnaireVersion.number)
+    ).all()
+    if not versions:
+        return []
+    target = (
+        versions[-1]
+        if version is None
+        else next((v for v in versions if v.number == version), None)
+    )
+    if target is None:
+        raise LookupError(f"survey {survey_id} has no version {version}")
+    same = [v for v in versions if v.series == target.series and v is not target]
+    return [*same, target]
+
+
 def responses_frame(
     survey_id: str,
-    questionnaire: Questionnaire,
+    questionnaire: Questionnaire | None = None,
     *,
+    version: int | None = None,
     include_text: bool = True,
     include_incomplete: bool = False,
 ) -> pd.DataFrame:
-    """All responses of a survey as one wide frame in the columns of ``questionnaire``.
+    """All responses of a survey as one wide frame in the columns of a questionnaire.
 
-    Scale, NPS and option columns are float64 (NaN where missing), single-choice and
-    segment columns are categoricals of the choice ids, text columns are strings. The
-    first columns are ``response_id``, ``submitted_at`` (UTC) and ``lang``. Responses
-    given under an older version of the questionnaire are mapped by column name;
-    columns the current version no longer has are left out. Rows are in response order.
+    The responses are those given under version number ``version`` (default: the
+    newest) and the versions compatible with it (its series); answers given under an
+    incompatible version are never mixed in. Columns follow ``questionnaire`` (default:
+    that version's). Scale, NPS and option columns are float64 (NaN where missing),
+    single-choice and segment columns are categoricals of the choice ids, text columns
+    are strings. The first columns are ``response_id``, ``submitted_at`` (UTC) and
+    ``lang``. Responses of other versions of the series are mapped by column name;
+    columns the target no longer has are left out. Rows are in response order.
     """
     statuses = ["complete", "in_progress"] if include_incomplete else ["complete"]
-    versions = {
-        v.id: v
-        for v in db.session.scalars(
-            select(QuestionnaireVersion).where(QuestionnaireVersion.survey_id == survey_id)
-        )
-    }
+    chosen = series_versions(survey_id, version)
+    if questionnaire is None:
+        if not chosen:
+            raise LookupError(f"no survey {survey_id}")
+        questionnaire = chosen[-1].questionnaire
+    versions = {v.id: v for v in chosen}
     fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
-    batches = fetch(survey_id, statuses, include_text, versions)
+    batches = fetch(survey_id, statuses, include_text, versions) if versions else []
     frames = [
         _version_frame(versions[batch.version_id], questionnaire, batch, include_text)
         for batch in batches
@@ -155,6 +155,23 @@ def responses_frame(
         return frames[0]
     frame = pd.concat(frames, ignore_index=True).sort_values("response_id", ignore_index=True)
     return _restore_types(frame, questionnaire)
+
+
+def stored_codes(
+    survey_id: str, versions: list[QuestionnaireVersion]
+) -> dict[int, tuple[np.ndarray, list[dict]]]:
+    """Every response of ``versions`` (complete or not) as version id -> (int16 codes in
+    that version's layout, open texts): what a reload's compatibility check counts."""
+    by_id = {v.id: v for v in versions}
+    fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
+    batches = fetch(survey_id, ["complete", "in_progress"], True, by_id)
+    return {
+        b.version_id: (
+            b.answers.reshape(len(b.ids), len(by_id[b.version_id].layout)),
+            [_as_dict(t) for t in b.texts],
+        )
+        for b in batches
+    }
 
 
 @dataclass
@@ -204,7 +221,7 @@ def _fetch_postgresql(
                           || float8send(coalesce(date_part('epoch', completed_at), 'NaN'))
                           || answers, ''::bytea){texts}
         FROM (SELECT id, version_id, completed_at, lang, answers{text_column} FROM response
-              WHERE survey_id = %s AND status = ANY(%s) AND id > %s
+              WHERE survey_id = %s AND status = ANY(%s) AND version_id = ANY(%s) AND id > %s
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
@@ -213,7 +230,9 @@ def _fetch_postgresql(
     driver = db.session.connection().connection.driver_connection
     with driver.cursor(binary=True) as cursor:
         while True:
-            rows = cursor.execute(query, (survey_id, statuses, after, CHUNK)).fetchall()
+            rows = cursor.execute(
+                query, (survey_id, statuses, list(versions), after, CHUNK)
+            ).fetchall()
             seen = 0
             for row in rows:
                 record = np.dtype(
@@ -253,21 +272,38 @@ def _fetch_rows(
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
 ) -> list[_Batch]:
-    """Portable fallback (SQLite): stream the rows, epochs computed in SQL."""
+    """Portable fallback (SQLite): stream the rows chunk by chunk, epochs computed in SQL."""
     epoch = "(julianday(completed_at) - 2440587.5) * 86400.0"
     texts = ", texts" if include_text else ""
     query = text(
         f"SELECT version_id, id, {epoch}, lang, answers{texts} FROM response "
-        "WHERE survey_id = :survey AND status IN :statuses ORDER BY id"
-    ).bindparams(bindparam("statuses", expanding=True))
+        "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
+        "AND id > :after ORDER BY id LIMIT :chunk"
+    ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
     columns: dict[int, list[list]] = {}
-    result = db.session.execute(query, {"survey": survey_id, "statuses": statuses})
-    for row in result:
-        lists = columns.get(row[0])
-        if lists is None:
-            lists = columns[row[0]] = [[], [], [], [], []]
-        for target, value in zip(lists, row[1:], strict=False):
-            target.append(value)
+    after = 0
+    while True:
+        result = db.session.execute(
+            query,
+            {
+                "survey": survey_id,
+                "statuses": statuses,
+                "versions": list(versions),
+                "after": after,
+                "chunk": CHUNK,
+            },
+        )
+        seen = 0
+        for row in result:
+            lists = columns.get(row[0])
+            if lists is None:
+                lists = columns[row[0]] = [[], [], [], [], []]
+            for target, value in zip(lists, row[1:], strict=False):
+                target.append(value)
+            after = row[1]
+            seen += 1
+        if seen < CHUNK:
+            break
     return [
         _Batch(
             vid,
@@ -318,16 +354,17 @@ def _version_frame(
     absent = np.full(n, np.nan)
     for column in target.columns:
         i = position.get(column.name)
-        if column.kind == "text":
+        dtype = column.type.frame_dtype
+        if dtype == "string":
             if include_text:
                 data[column.name] = pd.Series([t.get(column.name) for t in texts], dtype="string")
-        elif column.kind == "single":
-            column_codes = codes[:, i] if i is not None else np.full(n, MISSING, dtype=DTYPE)
-            data[column.name] = _categorical(
-                column, source.column_index.get(column.name), column_codes
-            )
-        else:
+        elif dtype == "float":
+            # the float block above: a contiguous view, no per-column conversion
             data[column.name] = values[i] if i is not None else absent.copy()
+        else:
+            column_codes = codes[:, i] if i is not None else np.full(n, MISSING, dtype=DTYPE)
+            source_column = source.column_index.get(column.name)
+            data[column.name] = column.type.frame_values(column, source_column, column_codes)
     return pd.DataFrame(data, copy=False)
 
 
@@ -337,23 +374,10 @@ def _as_dict(value: str | dict | None) -> dict:
     return value if isinstance(value, dict) else json.loads(value)
 
 
-def _categorical(target: Column, source: Column | None, codes: np.ndarray) -> pd.Categorical:
-    """Choice codes as a categorical of choice ids, mapped through the source's choices."""
-    categories = [c.id for c in target.item.choices]
-    if source is None or source.kind != "single":
-        return pd.Categorical.from_codes(np.full(len(codes), -1), categories=categories)
-    lookup = np.full(len(source.item.choices) + 2, -1, dtype=np.int64)
-    for choice in source.item.choices:
-        if choice.id in categories:
-            lookup[choice.code] = categories.index(choice.id)
-    safe = np.where(codes == MISSING, 0, codes).astype(np.int64)
-    return pd.Categorical.from_codes(lookup[safe], categories=categories)
-
-
 def _restore_types(frame: pd.DataFrame, q: Questionnaire) -> pd.DataFrame:
     """``concat`` of frames from several versions keeps categoricals only when equal."""
     for column in q.columns:
-        if column.kind == "single":
+        if column.type.frame_dtype == "category":
             frame[column.name] = pd.Categorical(
                 frame[column.name], categories=[c.id for c in column.item.choices]
             )

@@ -6,8 +6,13 @@ starts from empty tables (the clean-up runs in the fixture, even when the test f
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import re
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 
 from config import TestConfig, database_url
 from questionnaires import SHIPPED_DIR, Questionnaire, load_questionnaire
@@ -90,6 +96,60 @@ def client(app: Flask):
 
 
 @pytest.fixture
+def other_app(database: str):
+    """Make another app on the test database with config ``overrides`` (disposed after)."""
+    made = []
+
+    def make(overrides: dict[str, Any]) -> Flask:
+        other = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": database, **overrides})
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP by a threaded server: real concurrent requests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.daemon_threads = False  # so that server_close() waits for requests in flight
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class HttpClient:
+    """A cookie-keeping HTTP client for a served app (one browser); redirects are
+    returned, not followed. Responses are ``(status, headers, text)``."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
+        )
+
+    def request(self, path: str, data: dict | None = None) -> tuple[int, Any, str]:
+        body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=60) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read().decode()
+
+
+@pytest.fixture
 def make_survey(app: Flask):
     """Load a questionnaire (a shipped file name or a path) into the database."""
 
@@ -115,23 +175,33 @@ def hidden(html: str, name: str) -> str:
     return match.group(1)
 
 
-def page_answers(q: Questionnaire, number: int, value: int = 5, **override: Any) -> dict:
-    """Form data answering every item of page ``number`` (``override`` by column)."""
+def page_answers(
+    q: Questionnaire,
+    number: int,
+    value: int = 5,
+    preset: frozenset[str] = frozenset(),
+    **override: Any,
+) -> dict:
+    """Form data answering every question of page ``number`` (``override`` by slot)."""
     data: dict[str, Any] = {}
-    for item in q.pages[number - 1].items:
-        for column in q.columns_of(item):
-            name = f"q_{q.column_name(item, column.measure)}"
-            if column.kind in ("scale", "nps"):
-                data[name] = str(min(max(value, item.scale.min), item.scale.max))
-            elif column.kind == "single":
-                data[name] = item.choices[0].id
-            elif column.kind == "option":
-                data.setdefault(name, [])
-            else:
-                data[name] = "fine"
+    for slot in q.pages_for(preset)[number - 1].slots:
+        item, name = slot.item, f"q_{slot.name}"
+        if item.kind in ("scale", "nps"):
+            data[name] = str(min(max(value, item.scale.min), item.scale.max))
+        elif item.kind == "single":
+            data[name] = item.choices[0].id
+        elif item.kind == "multiple":
+            data[name] = []
+        else:
+            data[name] = "fine"
     for column, value_ in override.items():
         data[f"q_{column}"] = value_
     return {k: v for k, v in data.items() if v is not None}
+
+
+def page_of(q: Questionnaire, slot: str, preset: frozenset[str] = frozenset()) -> int:
+    """The number of the page that asks ``slot``."""
+    return next(p.number for p in q.pages_for(preset) if slot in {s.name for s in p.slots})
 
 
 class SurveyTaker:

@@ -1,21 +1,38 @@
-"""Customer-facing views: the survey list, a survey's pages, the thank-you page."""
+"""Customer-facing views: the survey list, a survey's pages, the thank-you page.
+
+Thin views: find the visit (survey, invitation, response), hand the posted page to
+:func:`~survey_app.surveys.services.submit_page`, and show what it decided.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from questionnaires import Questionnaire
+from questionnaires import Page, Questionnaire
+from questionnaires.answers import form_values, missing_required, resume_page
 
 from ..extensions import db
-from ..models import Invitation, Response, Survey
-from .forms import field_name, initial_data, make_page_form
-from .services import find_response, new_key, save_page, start_response, stored_answers
+from ..links import external_url, query_args
+from ..models import Invitation, QuestionnaireVersion, Response, Survey
+from ..storage import decode, encode
+from .forms import field_name, message, page_form_class
+from .services import (
+    find_response,
+    initial_preset,
+    new_key,
+    sign_key,
+    stored_answers,
+    submit_page,
+    unsign_key,
+    unsign_segments,
+)
 
 bp = Blueprint("surveys", __name__)
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -28,18 +45,42 @@ class Visit:
     survey: Survey
     invitation: Invitation | None
     response: Response | None
+    key: str  # the response key this visit posts under (server-made)
+    link: dict[str, str] = field(default_factory=dict)  # segments of a signed open link
+    link_token: str | None = None
+
+    @property
+    def version(self) -> QuestionnaireVersion:
+        # A response keeps the version it was started under, even if the file is reloaded.
+        return self.response.version if self.response else self.survey.current
 
     @property
     def questionnaire(self) -> Questionnaire:
-        # A response keeps the version it was started under, even if the file is reloaded.
-        return self.response.version.questionnaire if self.response else self.survey.questionnaire
+        return self.version.questionnaire
+
+    @property
+    def preset(self) -> dict[str, str]:
+        """Segment answers known in advance (not asked): stored, or about to be."""
+        if self.response is not None:
+            return self.response.preset
+        return initial_preset(self.questionnaire, self.invitation, self.link)
+
+    @property
+    def pages(self) -> tuple[Page, ...]:
+        return self.questionnaire.pages_for(frozenset(self.preset))
 
     def url_args(self) -> dict[str, str]:
         if self.invitation is not None:
             return {"t": self.invitation.token}
         if self.response is not None:
             return {"r": self.response.key}
-        return {}
+        return {"s": self.link_token} if self.link_token and self.link else {}
+
+
+def preset_answers(visit: Visit) -> dict:
+    """The answers known before a new customer's first page (segments set in advance)."""
+    q = visit.questionnaire
+    return decode(q, encode(q, visit.preset))
 
 
 def lang() -> str:
@@ -50,8 +91,13 @@ def get_survey_or_404(survey_id: str) -> Survey:
     return db.get_or_404(Survey, survey_id, description=_("There is no survey with this address."))
 
 
-def open_visit(survey: Survey) -> Visit:
-    """Find the invitation and response of this request, or abort with a clear page."""
+def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
+    """Find the invitation and response of this request, or abort with a clear page.
+
+    The response is the one of the invitation (``?t=``), else of the signed key the
+    posted form carries, else of the resume link (``?r=``), else the one this browser
+    started. A forged or foreign form key starts a fresh response.
+    """
     invitation = None
     token = request.args.get("t")
     if token:
@@ -62,103 +108,155 @@ def open_visit(survey: Survey) -> Visit:
             abort(404, description=_("This invitation link is not valid. Please check the link."))
     elif survey.questionnaire.access == "invitation":
         abort(403)
-    response = None
     if invitation is not None:
         response = find_response(survey, invitation=invitation)
-    else:
-        for key in (request.args.get("r"), session.get(f"r:{survey.id}"), request.form.get("rk")):
-            if key and KEY_PATTERN.match(key):
-                response = find_response(survey, key=key)
-                if response is not None:
-                    break
-    return Visit(survey, invitation, response)
+        return Visit(survey, invitation, response, response.key if response else new_key())
+    link_token = request.args.get("s")
+    link = unsign_segments(survey.questionnaire, link_token)
+    if posted_key is not None:
+        key = unsign_key(survey.id, posted_key)
+        if key is None:
+            return Visit(survey, None, None, new_key(), link, link_token)
+        return Visit(survey, None, find_response(survey, key=key), key, link, link_token)
+    for key in (request.args.get("r"), session.get(f"r:{survey.id}")):
+        if key and KEY_PATTERN.match(key):
+            response = find_response(survey, key=key)
+            if response is not None:
+                return Visit(survey, None, response, response.key, link, link_token)
+    return Visit(survey, None, None, new_key(), link, link_token)
 
 
 @bp.get("/")
+@query_args()
 def index():
     """List the surveys that can be taken with an open link."""
     surveys = db.session.scalars(select(Survey).order_by(Survey.id)).all()
     return render_template("surveys/index.html", surveys=surveys)
 
 
-@bp.route("/s/<survey_id>", methods=["GET", "POST"])
+@bp.route("/s/<sid:survey_id>", methods=["GET", "POST"])
+@query_args("t", "r", "s", "page", "missing")
 def take(survey_id: str):
-    """Show a page of the survey; on POST validate it, save it and move on."""
+    """Show a page of the survey; on POST check it, save it and move on."""
     survey = get_survey_or_404(survey_id)
+    if request.method == "POST":
+        return _post(survey)
     visit = open_visit(survey)
     if visit.response is not None and visit.response.complete:
-        return redirect(url_for(".thanks", survey_id=survey.id))
+        return redirect(url_for(".thanks", survey_id=survey.id, **visit.url_args()))
+    pages = visit.pages
+    answers = stored_answers(visit.response) if visit.response else preset_answers(visit)
+    furthest = min(visit.response.page, len(pages)) if visit.response else 1
+    resume = resume_page(pages, furthest, answers) if visit.response else 1
+    number = min(max(request.args.get("page", resume, type=int), 1), furthest)
+    page = pages[number - 1]
+    problems = {}
+    if request.args.get("missing") and visit.response is not None:
+        gap = missing_required([page], answers)
+        problems = gap[1] if gap else {}
+    return _render(visit, pages, number, form_values(page.slots, answers), problems, answers)
+
+
+def _post(survey: Survey):
+    form_key = request.form.get("rk", "")
+    visit = open_visit(survey, posted_key=form_key)
     q = visit.questionnaire
-    furthest = visit.response.page if visit.response else 1
-    prior = stored_answers(visit.response) if visit.response else {}
-
-    if request.method == "GET":
-        number = min(max(request.args.get("page", furthest, type=int), 1), furthest)
-    else:
-        number = request.form.get("page", type=int) or 0
-        if not 1 <= number <= furthest:
-            # A forged or stale page number: show the page the customer is really on.
-            return redirect(url_for(".take", survey_id=survey.id, **visit.url_args()))
-    page = q.pages[number - 1]
-    # Stored answers fill a page shown again; a POST is read from the posted form alone.
-    shown = initial_data(q, page, prior) if request.method == "GET" else {}
-    key = visit.response.key if visit.response else new_key()
-    form = make_page_form(q, page, lang(), prior)(data={"rk": key, "page": number, **shown})
-    if request.method == "GET":
-        return _render(visit, q, page, form)
-
-    going_back = request.form.get("nav") == "back" and number > 1
-    if form.validate():
-        answers = form.answers()
-    elif going_back:
-        answers = form.valid_answers()  # keep what is valid, then go back
-    else:
-        return _render(visit, q, page, form), 422
-
-    finish = number == len(q.pages) and not going_back
-    if visit.response is None:
-        key = form.rk.data if KEY_PATTERN.match(form.rk.data or "") else new_key()
-        visit.response = start_response(survey, key=key, lang=lang(), invitation=visit.invitation)
-        if visit.response.complete:  # a replay of the final page of a finished response
-            return redirect(url_for(".thanks", survey_id=survey.id))
-    save_page(visit.response, number, answers, lang=lang(), finish=finish)
-    db.session.commit()
-    if visit.invitation is None:
+    pages = visit.pages
+    furthest = min(visit.response.page, len(pages)) if visit.response else 1
+    number = request.form.get("page", type=int) or 0
+    if visit.response is not None and visit.response.complete:
+        return redirect(url_for(".thanks", survey_id=survey.id, **visit.url_args()))
+    if not 1 <= number <= furthest:
+        # A forged or stale page number: show the page the customer is really on.
+        return redirect(url_for(".take", survey_id=survey.id, **visit.url_args()))
+    form = page_form_class(visit.version.sha256, q, frozenset(visit.preset), number)()
+    if not form.validate():  # the CSRF token (answers are checked by the engine)
+        abort(400)
+    action = "back" if form.nav.data == "back" and number > 1 else "next"
+    outcome = submit_page(
+        survey,
+        response=visit.response,
+        key=visit.key,
+        page=number,
+        action=action,
+        raw=form.raw(),
+        lang=lang(),
+        invitation=visit.invitation,
+        preset=visit.link,
+    )
+    visit.response = outcome.response or visit.response
+    if outcome.status == "invalid" and outcome.problems:
+        stored = stored_answers(visit.response) if visit.response else preset_answers(visit)
+        return _render(visit, pages, number, form.raw(), outcome.problems, stored), 422
+    if outcome.status == "invalid":
+        return redirect(url_for(".take", survey_id=survey.id, **visit.url_args()))
+    if visit.invitation is None and outcome.response is not None:
         # Remember an unfinished response for this browser; forget it once complete, so
         # a shared device (a kiosk) can take the survey again. A replayed final page
         # still finds the finished response through the key in its form.
         session.permanent = True
-        if finish:
+        if outcome.status in ("complete", "closed"):
             session.pop(f"r:{survey.id}", None)
         else:
-            session[f"r:{survey.id}"] = visit.response.key
-    if finish:
-        return redirect(url_for(".thanks", survey_id=survey.id))
-    target = number - 1 if going_back else number + 1
-    return redirect(url_for(".take", survey_id=survey.id, page=target, **visit.url_args()))
+            session[f"r:{survey.id}"] = outcome.response.key
+    if outcome.status in ("complete", "closed"):
+        return redirect(url_for(".thanks", survey_id=survey.id, **visit.url_args()))
+    args = {"page": outcome.page, **visit.url_args()}
+    if outcome.status == "incomplete":
+        args["missing"] = "1"
+    return redirect(url_for(".take", survey_id=survey.id, **args))
 
 
-@bp.get("/s/<survey_id>/thanks")
+@bp.get("/s/<sid:survey_id>/thanks")
+@query_args("t", "r")
 def thanks(survey_id: str):
-    """Thank the customer once their response is complete."""
+    """Thank the customer, saying their answers were saved only if they were."""
     survey = get_survey_or_404(survey_id)
-    return render_template("surveys/thanks.html", survey=survey, q=survey.questionnaire)
+    response = None
+    token, key = request.args.get("t"), request.args.get("r")
+    if token:
+        invitation = db.session.scalars(
+            select(Invitation).where(Invitation.token == token, Invitation.survey_id == survey.id)
+        ).first()
+        response = find_response(survey, invitation=invitation) if invitation else None
+    elif key and KEY_PATTERN.match(key):
+        response = find_response(survey, key=key)
+    saved = response is not None and response.complete
+    return render_template(
+        "surveys/thanks.html", survey=survey, q=survey.questionnaire, saved=saved
+    )
 
 
-def _render(visit: Visit, q: Questionnaire, page, form):
-    page_columns = {c.name for item in page.items for c in q.columns_of(item)}
+def _render(visit: Visit, pages, number: int, values, problems, stored):
+    """The page ``number`` with ``values`` (slot -> form values) and ``problems``;
+    ``stored`` (column -> answer) decides show-if conditions on earlier pages."""
+    q = visit.questionnaire
+    page = pages[number - 1]
     resume_url = None
     if visit.response is not None:
-        resume_url = url_for(".take", survey_id=visit.survey.id, _external=True, **visit.url_args())
+        resume_url = external_url("surveys.take", survey_id=visit.survey.id, **visit.url_args())
+    rk = sign_key(visit.survey.id, visit.response.key if visit.response else visit.key)
+    form = page_form_class(
+        visit.version.sha256,
+        q,
+        frozenset(visit.response.preset if visit.response else visit.link),
+        number,
+    )(formdata=None, data={"rk": rk, "page": number})
+    slots = [s for p in pages for s in p.slots]
     return render_template(
         "surveys/page.html",
         survey=visit.survey,
         q=q,
         page=page,
         form=form,
-        total=len(q.pages),
+        total=len(pages),
+        values=values,
+        problems={name: message(p) for name, p in problems.items()},
         resume_url=resume_url,
         url_args=visit.url_args(),
         field_name=field_name,
-        same_page=lambda item: item.show_if.column in page_columns,
+        page_slots={s.name for s in page.slots},
+        stored=stored,
+        questions=len(slots),
+        minutes=max(1, math.ceil(sum(s.item.type.seconds for s in slots) / 60)),
     )

@@ -1,7 +1,10 @@
-"""Write operations on surveys and responses.
+"""The survey engine: starting, saving and completing responses.
 
-They take plain validated data and never commit: the request handler or CLI command
-commits, so a failure anywhere leaves nothing half-written.
+The web form, the JSON API and the response import all go through
+:func:`submit_page`, which checks the answers against the questionnaire, locks the
+response so that two posts at once (two tabs, two devices) never lose each other's
+answers, stores the page and decides whether the response is complete. It owns its
+transaction: it commits what it accepted, and stores nothing of what it refused.
 """
 
 from __future__ import annotations
@@ -9,16 +12,22 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from sqlalchemy import select
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from questionnaires import Questionnaire
+from questionnaires.answers import check_slots, missing_required
+from questionnaires.kinds import Problem
+from questionnaires.model import Page
 
 from ..extensions import db
 from ..models import Invitation, QuestionnaireVersion, Response, Survey, utcnow
-from ..storage import decode, encode, layout_of
+from ..storage import decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -27,40 +36,100 @@ def new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def store_questionnaire(q: Questionnaire, text: str, source_name: str) -> tuple[Survey, bool]:
-    """Add ``q`` as a new version of its survey unless the same text is already current.
+# -- keys and links made by the server ---------------------------------------------------
+def _signer(purpose: str, survey_id: str) -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt=f"{purpose}:{survey_id}")
 
-    Returns the survey and whether a version was added.
+
+def sign_key(survey_id: str, key: str) -> str:
+    """The response key as carried in the form: signed for this survey by the server."""
+    return _signer("response-key", survey_id).dumps(key)
+
+
+def unsign_key(survey_id: str, value: str | None) -> str | None:
+    """The key of a signed form value, or None when forged, foreign or absent."""
+    if not value:
+        return None
+    try:
+        key = _signer("response-key", survey_id).loads(value)
+    except BadSignature:
+        return None
+    return key if isinstance(key, str) else None
+
+
+def sign_segments(survey_id: str, values: Mapping[str, str]) -> str:
+    """Segment values for an open link (a branch, a QR code), signed by the server."""
+    return _signer("link-segments", survey_id).dumps(dict(values))
+
+
+def unsign_segments(q: Questionnaire, value: str | None) -> dict[str, str]:
+    """The segment values of a signed link; nothing when tampered with or stale."""
+    if not value:
+        return {}
+    try:
+        values = _signer("link-segments", q.id).loads(value)
+    except BadSignature:
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    try:
+        return check_segments(q, values)
+    except ValueError:
+        return {}
+
+
+def check_segments(q: Questionnaire, values: Mapping[str, Any]) -> dict[str, str]:
+    """Validate segment values given in advance (``--set tier=A``, a CSV row).
+
+    Raises :class:`ValueError` naming the segment and listing its choices.
     """
-    survey = db.session.get(Survey, q.id)
-    if survey is None:
-        survey = Survey(id=q.id)
-        db.session.add(survey)
-    digest = QuestionnaireVersion.digest(text)
-    if survey.versions and survey.current.sha256 == digest:
-        return survey, False
-    number = survey.versions[-1].number + 1 if survey.versions else 1
-    version = QuestionnaireVersion(
-        survey=survey,
-        number=number,
-        sha256=digest,
-        source_text=text,
-        source_name=source_name,
-        layout=layout_of(q),
-    )
-    db.session.add(version)
-    log.info("questionnaire %s: version %s loaded from %s", q.id, number, source_name)
-    return survey, True
+    segments = {item.id: item for section in q.segments for item in section.items}
+    result = {}
+    for sid, value in values.items():
+        item = segments.get(sid)
+        if item is None:
+            known = ", ".join(segments) or "none"
+            raise ValueError(f"'{sid}' is not a segment of {q.id} (segments: {known})")
+        text = "" if value is None else str(value).strip()
+        if not text:
+            continue
+        if item.choice(text) is None:
+            choices = ", ".join(c.id for c in item.choices)
+            raise ValueError(f"segment '{sid}': {text!r} is not one of its choices ({choices})")
+        result[sid] = text
+    return result
 
 
-def create_invitations(survey: Survey, count: int) -> list[Invitation]:
-    """Create ``count`` invitation tokens for ``survey``."""
-    invitations = [Invitation(survey_id=survey.id, token=new_key()) for _ in range(count)]
+# -- questionnaires and invitations ----------------------------------------------------
+def create_invitations(
+    survey: Survey,
+    count: int = 1,
+    *,
+    segments: Mapping[str, str] | None = None,
+    rows: list[dict[str, Any]] | None = None,
+) -> list[Invitation]:
+    """Create invitations: ``count`` alike (with ``segments``), or one per row of
+    ``rows`` (each with ``segments`` and optional ``email``/``name``). Values are
+    validated before anything is added."""
+    q = survey.questionnaire
+    if rows is None:
+        rows = [{"segments": segments or {}} for _ in range(count)]
+    invitations = [
+        Invitation(
+            survey_id=survey.id,
+            token=new_key(),
+            segments=check_segments(q, row.get("segments") or {}),
+            email=row.get("email") or None,
+            name=row.get("name") or None,
+        )
+        for row in rows
+    ]
     db.session.add_all(invitations)
-    log.info("survey %s: %s invitations created", survey.id, count)
+    log.info("survey %s: %s invitations created", survey.id, len(invitations))
     return invitations
 
 
+# -- responses ----------------------------------------------------------------------------
 def find_response(
     survey: Survey, *, key: str | None = None, invitation: Invitation | None = None
 ) -> Response | None:
@@ -74,8 +143,26 @@ def find_response(
     return db.session.scalars(query).first()
 
 
+def initial_preset(
+    q: Questionnaire, invitation: Invitation | None, link: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Segment answers known before the first page: the invitation's or the signed
+    link's values, then the defaults of hidden segments."""
+    preset = dict(invitation.segments if invitation is not None else link or {})
+    for section in q.segments:
+        for item in section.items:
+            if item.hidden and item.default is not None:
+                preset.setdefault(item.id, item.default)
+    return preset
+
+
 def start_response(
-    survey: Survey, *, key: str, lang: str, invitation: Invitation | None = None
+    survey: Survey,
+    *,
+    key: str,
+    lang: str,
+    invitation: Invitation | None = None,
+    preset: Mapping[str, str] | None = None,
 ) -> Response:
     """Get or create the response for ``key`` (or ``invitation``).
 
@@ -86,6 +173,7 @@ def start_response(
     if existing is not None:
         return existing
     version = survey.current
+    preset = dict(preset or {})
     response = Response(
         survey_id=survey.id,
         version_id=version.id,
@@ -94,8 +182,9 @@ def start_response(
         status="in_progress",
         page=1,
         lang=lang,
-        answers=encode(version.questionnaire, {}),
+        answers=encode(version.questionnaire, preset),
         texts={},
+        preset=preset,
     )
     try:
         with db.session.begin_nested():
@@ -110,45 +199,196 @@ def start_response(
     return response
 
 
+def lock_response(response_id: int) -> Response:
+    """Reload a response holding its row lock until the transaction ends.
+
+    PostgreSQL locks the row (``SELECT ... FOR UPDATE``); SQLite has no row locks, so a
+    no-op UPDATE first takes the database's write lock. Either way a second save of
+    the same response waits, then reads what the first one stored.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(
+            update(Response).where(Response.id == response_id).values(id=Response.id)
+        )
+        query = select(Response).where(Response.id == response_id)
+    else:
+        query = select(Response).where(Response.id == response_id).with_for_update()
+    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+
+
 def stored_answers(response: Response) -> dict[str, Any]:
     q = response.version.questionnaire
     return decode(q, response.answers, response.texts)
 
 
-def visible_answers(q: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop the answers to items whose show-if condition does not hold (in item order)."""
-    result = dict(answers)
-    for item in q.items:
-        if item.show_if is not None and not item.show_if.holds(result):
-            for column in q.columns_of(item):
-                result[column.name] = None
-    return result
+def pages_of(response: Response | None, q: Questionnaire, preset=None) -> tuple[Page, ...]:
+    """The pages this customer sees: segments set in advance are not asked."""
+    known = response.preset if response is not None else preset or {}
+    return q.pages_for(frozenset(known))
 
 
-def save_page(
-    response: Response,
-    page_number: int,
+@dataclass
+class Outcome:
+    """What happened to a submitted page.
+
+    ``status``: ``invalid`` (nothing stored; ``problems`` by slot), ``saved`` (go to
+    ``page``), ``incomplete`` (the last page was stored, but ``page`` still has required
+    questions unanswered: ``problems``), ``complete``, or ``closed`` (the response was
+    complete already: nothing changed).
+    """
+
+    status: Literal["invalid", "saved", "incomplete", "complete", "closed"]
+    response: Response | None
+    page: int
+    problems: dict[str, Problem] = field(default_factory=dict)
+
+
+def submit_page(
+    survey: Survey,
+    *,
+    response: Response | None,
+    key: str,
+    page: int,
+    action: Literal["next", "back"],
+    raw: Mapping[str, Any],
+    lang: str,
+    invitation: Invitation | None = None,
+    preset: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Check and store one page of answers (``raw``: slot -> posted value(s)).
+
+    ``response`` is the customer's response so far, or None before their first page;
+    it is then created under ``key`` (or for ``invitation``) with ``preset`` segment
+    answers. *Next* stores the page only if every answer is valid and moves the
+    furthest page on; *Back* keeps the valid answers and never moves it. *Next* on the
+    last page completes the response if no required, shown question of any page is
+    left unanswered. Commits on success; on refusal nothing is written.
+    """
+    try:
+        outcome = _submit(survey, response, key, page, action, raw, lang, invitation, preset)
+    except BaseException:
+        db.session.rollback()
+        raise
+    if outcome.status in ("invalid", "closed"):
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return outcome
+
+
+def _submit(survey, response, key, number, action, raw, lang, invitation, preset) -> Outcome:
+    if response is None:
+        q = survey.questionnaire
+        preset = initial_preset(q, invitation, preset)
+        pages = pages_of(None, q, preset)
+        if not 1 <= number <= len(pages):
+            return Outcome("invalid", None, 1)
+        prior = decode(q, encode(q, preset))
+        checked = check_slots(pages[number - 1].slots, raw, prior)
+        if action == "next" and not checked.ok:
+            return Outcome("invalid", None, number, checked.problems)
+        response = start_response(survey, key=key, lang=lang, invitation=invitation, preset=preset)
+    response = lock_response(response.id)
+    if response.complete:
+        return Outcome("closed", response, number)
+    q = response.version.questionnaire
+    pages = pages_of(response, q)
+    if not 1 <= number <= min(response.page, len(pages)):
+        return Outcome("invalid", response, min(response.page, len(pages)))
+    page = pages[number - 1]
+    prior = decode(q, response.answers, response.texts)
+    checked = check_slots(page.slots, raw, prior)
+    if action == "back":
+        _store(response, q, {**prior, **checked.valid_answers(page.slots)}, lang)
+        return Outcome("saved", response, max(number - 1, 1))
+    if not checked.ok:
+        return Outcome("invalid", response, number, checked.problems)
+    merged = {**prior, **checked.answers}
+    response.page = max(response.page, min(number + 1, len(pages)))
+    if number < len(pages):
+        _store(response, q, merged, lang)
+        return Outcome("saved", response, number + 1)
+    merged = q.visible(merged)  # answers to questions that ended up hidden are dropped
+    gap = missing_required(pages, merged)
+    _store(response, q, merged, lang)
+    if gap is not None:
+        log.info("survey %s: response %s incomplete at page %s", survey.id, response.id, gap[0])
+        return Outcome("incomplete", response, gap[0], gap[1])
+    response.status = "complete"
+    response.completed_at = response.updated_at
+    log.info("survey %s: response %s completed", survey.id, response.id)
+    return Outcome("complete", response, number)
+
+
+def record_response(
+    survey: Survey,
     answers: Mapping[str, Any],
     *,
-    lang: str,
-    finish: bool,
-) -> None:
-    """Store one page's validated answers; ``finish`` marks the response complete.
+    lang: str = "en",
+    complete: bool = True,
+    key: str | None = None,
+) -> Response:
+    """Add a response with ``answers`` (column -> canonical value) as given, under the
+    current version: for answers checked elsewhere (an import, tests). Never commits."""
+    version = survey.current
+    q = version.questionnaire
+    now = utcnow()
+    response = Response(
+        survey_id=survey.id,
+        version_id=version.id,
+        key=key or new_key(),
+        status="complete" if complete else "in_progress",
+        page=len(q.pages),
+        lang=lang,
+        answers=b"",
+        texts={},
+        preset={},
+        created_at=now,
+        completed_at=now if complete else None,
+    )
+    _store(response, q, answers, lang)
+    db.session.add(response)
+    return response
 
-    ``answers`` holds every column of the page (``None`` for unanswered or hidden items),
-    so answering a page again replaces what it stored before.
-    """
-    q = response.version.questionnaire
-    merged = stored_answers(response)
-    merged.update(answers)
-    if finish:
-        merged = visible_answers(q, merged)
-    response.answers = encode(q, merged)
-    response.texts = {c.name: merged[c.name] for c in q.text_columns if merged.get(c.name)}
-    response.page = max(response.page, min(page_number + 1, len(q.pages)))
+
+def _store(response: Response, q: Questionnaire, answers: Mapping[str, Any], lang: str) -> None:
+    response.answers = encode(q, answers)
+    response.texts = {c.name: answers[c.name] for c in q.text_columns if answers.get(c.name)}
     response.lang = lang
     response.updated_at = utcnow()
-    if finish:
-        response.status = "complete"
-        response.completed_at = response.updated_at
-        log.info("survey %s: response %s completed", response.survey_id, response.id)
+
+
+# -- loading questionnaires ------------------------------------------------------------
+def store_questionnaire(
+    q: Questionnaire, text: str, source_name: str, *, series: int | None = None
+) -> tuple[Survey, bool]:
+    """Add ``q`` as a new version of its survey unless the same text is already current.
+
+    ``series`` is the first version of the compatible run it joins (default: the
+    current one's; see :mod:`survey_app.versions` for the check). Returns the survey
+    and whether a version was added.
+    """
+    survey = db.session.get(Survey, q.id)
+    current = None
+    if survey is None:
+        survey = Survey(id=q.id)
+        db.session.add(survey)
+    else:
+        current = survey.current
+    digest = QuestionnaireVersion.digest(text)
+    if current is not None and current.sha256 == digest:
+        return survey, False
+    number = current.number + 1 if current is not None else 1
+    version = QuestionnaireVersion(
+        survey=survey,
+        number=number,
+        sha256=digest,
+        source_text=text,
+        source_name=source_name,
+        layout=[c.name for c in q.numeric_columns],
+        series=series if series is not None else (current.series if current else 1),
+    )
+    db.session.add(version)
+    survey.forget_current()
+    log.info("questionnaire %s: version %s loaded from %s", q.id, number, source_name)
+    return survey, True

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from survey_app.extensions import db
 from survey_app.models import Response
@@ -47,16 +44,6 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -118,8 +105,8 @@ def count_responses(status: str = "complete") -> int:
 @pytest.mark.parametrize(
     ("locale", "first_page", "next_label", "submit_label", "thanks"),
     [
-        ("en-GB", "Page 1 of 6", "Next", "Submit", "Thank you!"),
-        ("zh-CN", "第 1 页，共 6 页", "下一页", "提交", "谢谢您！"),
+        ("en-GB", "Page 1 of 7", "Next", "Submit", "Thank you!"),
+        ("zh-CN", "第 1 页，共 7 页", "下一页", "提交", "谢谢您！"),
     ],
     ids=["english", "chinese"],
 )
@@ -198,14 +185,14 @@ def test_resume_after_leaving_half_way(live_server, new_page, make_survey):
     for _ in range(3):
         answer_page(page, point=3)
         press(page)
-    assert page_label(page) == "Page 4 of 6"
+    assert page_label(page) == "Page 4 of 7"
     page.context.close()  # the customer leaves
 
     page = new_page(PHONE)  # ... and comes back later, in a new browser, from the same link
     page.goto(link)
-    assert page_label(page) == "Page 4 of 6"
+    assert page_label(page) == "Page 4 of 7"
     press(page, "back")
-    assert page_label(page) == "Page 3 of 6"
+    assert page_label(page) == "Page 3 of 7"
     assert page.locator("input[name=q_P_RS1][value='3']").is_checked()
     shot(page, "servqual-resumed-page3")
     while page.locator("button[value=next]").count():
@@ -222,7 +209,7 @@ def test_skipped_required_item_gets_an_error_next_to_it(live_server, new_page, m
     page.goto(f"{live_server}/s/{survey.id}")
     answer_page(page, skip="TA3")
     press(page)
-    assert page_label(page) == "Page 1 of 6"
+    assert page_label(page) == "Page 1 of 7"
     error = page.locator("#item-TA3 .error").first
     assert error.is_visible() and error.inner_text() == "Please answer this question."
     assert page.locator(".error-summary").is_visible()
