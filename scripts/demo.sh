@@ -10,6 +10,9 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e .
 
+PORT=${PORT:-5000}
+# Links the app prints and shows (resume, invitations) start with this address.
+export SURVEY_BASE_URL=${SURVEY_BASE_URL:-http://127.0.0.1:$PORT}
 flask() { .venv/bin/flask --app survey_app "$@"; }
 flask init-db
 flask load-questionnaire questionnaires/*.yaml
@@ -17,5 +20,5 @@ for survey in $(flask surveys | cut -f1); do
     flask seed-demo "$survey" --responses "${DEMO_RESPONSES:-300}" --if-empty
 done
 flask surveys
-echo "Open http://127.0.0.1:${PORT:-5000}/ (Ctrl-C stops the service)"
-exec .venv/bin/flask --app survey_app run --host 127.0.0.1 --port "${PORT:-5000}"
+echo "Open $SURVEY_BASE_URL/ (Ctrl-C stops the service)"
+exec .venv/bin/flask --app survey_app run --host 127.0.0.1 --port "$PORT"
