@@ -6,6 +6,7 @@ Screenshots go to ``tests/artifacts/`` so that a person can look at the pages.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from survey_app.extensions import db
 from survey_app.models import Response
 from survey_app.storage import responses_frame
 from survey_app.surveys.services import create_invitations
+
+from ..conftest import page_of
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -239,3 +242,86 @@ def test_show_if_appears_live_and_double_click_submits_once(live_server, new_pag
     assert page.locator("h1").inner_text() == "Thank you!"
     assert count_responses() == 1
     assert responses_frame(survey.id, q).loc[0, "NPS"] == 9
+
+
+def test_touch_targets_are_44_px_and_fit_a_phone(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    nps_page = page_of(q, "NPS")
+    for number in (1, nps_page):
+        page.goto(f"{live_server}/s/{survey.id}?page={number}")
+        targets = page.locator("label.point:visible, label.choice:visible").all()
+        assert targets
+        for target in targets:
+            box = target.bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, target.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        if number == 1:  # a 7-point scale fits on one row
+            points = page.locator("#item-TA1 [role=radiogroup]").first.locator("label.point")
+            assert len({round(p.bounding_box()["y"]) for p in points.all()}) == 1
+    shot(page, "servqual-phone-nps")
+
+
+def test_an_optional_choice_can_be_cleared(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    while page.locator("input[name=q_tier]").count() == 0:
+        answer_page(page)
+        press(page)
+    clear = page.locator("button[data-clear=q_tier]")
+    assert clear.is_hidden()  # nothing to clear yet
+    answer_page(page)  # the region too
+    page.locator("label.choice", has=page.locator("input[name=q_tier][value=B]")).click()
+    assert clear.is_visible()
+    shot(page, "servqual-phone-clear")
+    clear.click()
+    assert page.locator("input[name=q_tier]:checked").count() == 0 and clear.is_hidden()
+    press(page)
+    assert page.locator("h1").inner_text() == "Thank you!"
+    frame = responses_frame(survey.id, q)
+    assert frame["tier"].isna().all() and frame["region"].tolist() == ["north"]
+
+
+def test_keyboard_focus_is_visible_and_labels_are_not_doubled(live_server, new_page, make_survey):
+    survey, q = make_survey("airport")
+    page = new_page(DESKTOP)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/s/{survey.id}")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; const target = el.closest('label') || el;"
+        " const s = getComputedStyle(target); return [el.tagName, s.outlineStyle,"
+        " parseFloat(s.outlineWidth)]; }"
+    )
+    assert focused[1] != "none" and focused[2] >= 2, focused
+    shot(page, "airport-keyboard-focus")
+    while True:
+        tree = page.locator("form.survey").aria_snapshot()
+        names = re.findall(r'(?:radiogroup|group|textbox) "([^"]+)"', tree)
+        assert names
+        for name in names:
+            assert not re.search(r"\b(\w+)\s+\1\b", name), name
+        if page.locator("button[value=next]").inner_text() == "Submit":
+            break
+        answer_page(page)
+        press(page)
+    assert errors == []
+
+
+def test_the_resume_link_wraps_between_words(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    answer_page(page)
+    press(page)
+    resume = page.locator("p.resume")
+    styles = resume.evaluate(
+        "p => [getComputedStyle(p).wordBreak, getComputedStyle(p.querySelector('a')).overflowWrap]"
+    )
+    assert styles == ["normal", "anywhere"]
+    assert resume.locator("a").inner_text().startswith("http://survey.test/s/servqual-22?r=")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
