@@ -222,6 +222,7 @@ def _fetch_postgresql(
                           || answers, ''::bytea){texts}
         FROM (SELECT id, version_id, completed_at, lang, answers{text_column} FROM response
               WHERE survey_id = %s AND status = ANY(%s) AND version_id = ANY(%s) AND id > %s
+                    AND NOT test
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
@@ -278,7 +279,7 @@ def _fetch_rows(
     query = text(
         f"SELECT version_id, id, {epoch}, lang, answers{texts} FROM response "
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
-        "AND id > :after ORDER BY id LIMIT :chunk"
+        "AND id > :after AND NOT test ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
     columns: dict[int, list[list]] = {}
     after = 0
