@@ -15,6 +15,8 @@ from scipy import linalg, optimize, stats
 
 from .data import AnalysisError
 
+GRADIENT_TOL = 1e-6  # at a minimum the discrepancy's gradient is zero up to rounding
+
 
 @dataclass(frozen=True)
 class CFAResult:
@@ -125,6 +127,40 @@ def _fisher_scoring(theta, s, logdet_s, layout: _Layout, tol=1e-9, max_iter=500)
     return None
 
 
+def _scored(theta0, s, logdet_s, layout: _Layout):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", linalg.LinAlgWarning)  # an ill-conditioned step
+        return _fisher_scoring(theta0, s, logdet_s, layout)
+
+
+def _minimise(theta0, s, logdet_s, layout: _Layout) -> tuple[np.ndarray, float, bool]:
+    """The ML estimates, their discrepancy and whether the minimum was reached.
+
+    Fisher scoring first; where it stalls (its information matrix is singular at the
+    start when a two-item factor starts uncorrelated with the rest, where only the
+    product of its loading and variance is identified) a quasi-Newton search takes
+    over and Fisher scoring polishes its end point. BFGS itself often ends on
+    "precision loss" at the optimum, so convergence is judged as lavaan does, by the
+    gradient at the end point, not by BFGS's flag.
+    """
+    scored = _scored(theta0, s, logdet_s, layout)
+    if scored is not None:
+        return *scored, True
+    result = optimize.minimize(
+        _objective,
+        theta0,
+        args=(s, logdet_s, layout),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-9, "maxiter": 10_000},
+    )
+    polished = _scored(result.x, s, logdet_s, layout)
+    if polished is not None and polished[1] <= result.fun + 1e-12:
+        return *polished, True
+    gradient = _objective(result.x, s, logdet_s, layout)[1]
+    return result.x, float(result.fun), bool(np.abs(gradient).max() < GRADIENT_TOL)
+
+
 def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ...]) -> CFAResult:
     r"""Fit a simple-structure CFA by maximum likelihood.
 
@@ -174,21 +210,7 @@ def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ..
     marker_var = np.array([s[g[0], g[0]] for g in groups])
     phi0 = np.diag(marker_var / 2)
     theta0 = np.concatenate([np.ones(int(free.sum())), phi0[tri], np.diag(s) / 2])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", linalg.LinAlgWarning)  # an ill-conditioned step
-        scored = _fisher_scoring(theta0, s, logdet_s, layout)
-    if scored is not None:
-        theta, fmin, converged = *scored, True
-    else:  # the scoring stalled: a quasi-Newton search from the start
-        result = optimize.minimize(
-            _objective,
-            theta0,
-            args=(s, logdet_s, layout),
-            jac=True,
-            method="BFGS",
-            options={"gtol": 1e-9, "maxiter": 10_000},
-        )
-        theta, fmin, converged = result.x, result.fun, bool(result.success)
+    theta, fmin, converged = _minimise(theta0, s, logdet_s, layout)
     lam, phi, resid = layout.unpack(theta)
     sigma = lam @ phi @ lam.T + np.diag(resid)
     n_par = int(free.sum()) + len(tri[0]) + p

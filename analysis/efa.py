@@ -98,9 +98,12 @@ def _one_factor(r: np.ndarray) -> np.ndarray | None:
     r"""One-factor minres loadings by Newton's method on the loadings themselves.
 
     The minimum of :math:`\sum_{i<j}(r_{ij} - l_il_j)^2` over :math:`l` is psych's minres
-    solution whenever no uniqueness :math:`1 - l_i^2` reaches psych's bound of 0.005;
-    None then, with fewer than 3 items, or if Newton does not settle: the bounded search
-    takes over.
+    solution whenever no uniqueness :math:`1 - l_i^2` reaches psych's bound of 0.005.
+    Newton's method finds any stationary point, and :math:`l = 0` is one: with an item
+    nearly unrelated to the others it can stop there (omega 0.19 where psych gives
+    0.57). So every step must be a descent with a positive definite Hessian, as a
+    minimum needs; otherwise, with fewer than 3 items, at the bound, or if Newton does
+    not settle, None: the bounded search (psych's own) takes over.
     """
     if len(r) < 3:  # one correlation, many solutions: the bounded search picks psych's
         return None
@@ -109,18 +112,33 @@ def _one_factor(r: np.ndarray) -> np.ndarray | None:
     np.fill_diagonal(s, smc(r))
     values, vectors = _top_eigen(s, 1)
     loadings = vectors[:, 0] * np.sqrt(max(values[0], EPS))
+
+    def misfit(loadings: np.ndarray) -> float:
+        residual = off - np.outer(loadings, loadings)
+        np.fill_diagonal(residual, 0.0)
+        return float((residual**2).sum())
+
+    current = misfit(loadings)
     for _ in range(50):
         outer = np.outer(loadings, loadings)
         np.fill_diagonal(outer, 0.0)
         gradient = -2 * (off - outer) @ loadings
         hessian = 2 * (2 * outer - off)
         np.fill_diagonal(hessian, 2 * ((loadings**2).sum() - loadings**2))
+        try:
+            np.linalg.cholesky(hessian)  # positive definite: heading for a minimum
+        except np.linalg.LinAlgError:
+            return None
         if np.linalg.cond(hessian) > 1e12:
             return None
         step = np.linalg.solve(hessian, gradient)
-        loadings = loadings - step
         if np.abs(step).max() < 1e-12:
             break
+        trial = loadings - step
+        value = misfit(trial)
+        if value > current * (1 + 1e-12) + 1e-300:  # not a descent
+            return None
+        loadings, current = trial, value
     else:
         return None
     if (loadings**2 > 0.995).any() or not np.isfinite(loadings).all():

@@ -135,16 +135,7 @@ def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> di
 
 
 def _reliability(m) -> dict:
-    r = reliability(m)
-    return {
-        "n": r.n,
-        "alpha": r.alpha,
-        "std_alpha": r.std_alpha,
-        "alpha_ci": list(r.alpha_ci),
-        "omega_total": r.omega_total,
-        "items": {c: vars(s) for c, s in r.items.items()},
-        **({"omega_note": r.omega_note} if r.omega_note else {}),
-    }
+    return reliability(m).to_dict()
 
 
 def _efa(m, factors, extraction, rotation) -> dict:

@@ -78,7 +78,9 @@ class Encoded:
             if encoded is not None:
                 return encoded
         finite = np.isfinite(y)
-        levels, inverse = np.unique(y[finite], return_inverse=True)
+        # Scores equal as decimals but summed in another order can differ in the last
+        # bit; rounded to 1e-9 they tie, as they should for ranks and count tables.
+        levels, inverse = np.unique(np.round(y[finite], 9), return_inverse=True)
         codes = np.full(len(y), -1, dtype=np.intp)
         codes[finite] = inverse
         return cls(levels, codes)
