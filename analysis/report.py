@@ -248,7 +248,7 @@ def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
             name: _section(lambda e=e, t=tables[name], g=groups: compare_segments(e, g, t))
             for name, e in encoded.items()
         }
-        if item.id == "wave":  # the segment that names the survey wave
+        if item.role == "wave":  # declared in the questionnaire (segments: role: wave)
             section["change"] = {
                 name: wave_change(e, groups, counts_table=tables[name])
                 for name, e in encoded.items()

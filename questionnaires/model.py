@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from .settings import AnalysisSettings
+
 Text = Mapping[str, str]
 """A translated text: language code -> text."""
 
@@ -108,6 +110,7 @@ class Item:
     show_if: Condition | None = None
     max_length: int = 2000  # text items
     line: int = 0  # where the item is defined, for messages
+    role: str | None = None  # segments: "wave" marks the survey wave
 
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for c in self.choices if c.id == choice_id), None)
@@ -176,6 +179,7 @@ class Questionnaire:
     access: Literal["open", "invitation"] = "open"
     page_size: int = 8
     source: str = ""  # the file it was read from
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
     # -- structure ---------------------------------------------------------------
     @cached_property

@@ -14,7 +14,7 @@ from analysis.loyalty import ordinal_logit
 from analysis.report import build_report
 from analysis.segments import nps
 from analysis.simulate import simulate_responses
-from questionnaires import SHIPPED_DIR, load_questionnaire
+from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
 
 SERVQUAL = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
 REQUIRED = {
@@ -492,3 +492,15 @@ def test_dimension_without_complete_responses_has_its_own_gap_note(tmp_path, cap
     frame.to_csv(csv, index=False)
     assert main(["report", str(csv), "-q", str(SHIPPED_DIR / "servqual-22.yaml")]) == 0
     assert "fewer than 2 complete responses" in capsys.readouterr().out
+
+
+def test_the_wave_is_the_segment_declared_so_not_the_one_named_wave():
+    text = (SHIPPED_DIR / "servqual-22.yaml").read_text()
+    renamed = text.replace("  - id: wave\n", "  - id: period\n").replace("    role: wave\n", "")
+    renamed = renamed.replace("  - id: tier\n", "  - id: tier\n    role: wave\n")
+    q = parse_questionnaire(renamed)
+    frame = simulate_responses(q, 300, seed=8)
+    segments = build_report(SurveyData(q, frame))["segments"]
+    assert "change" in segments["tier"] and "change" not in segments["period"]
+    steps = segments["tier"]["change"]["satisfaction"]
+    assert [(s["from"], s["to"]) for s in steps] == [("A", "B"), ("B", "C")]
