@@ -11,7 +11,7 @@ from questionnaires import QuestionnaireError, load_questionnaire
 
 from .data import AnalysisError, SurveyData, read_csv
 from .efa import EXTRACTIONS, ROTATIONS
-from .report import build_report
+from .report import MISSING, build_report
 from .summary import summarise
 
 
@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         help="resamples for intervals of the driver importances (default 0)",
     )
     report.add_argument("--seed", type=int, default=0)
+    report.add_argument(
+        "--missing",
+        choices=MISSING,
+        help="listwise (every analysis on the rows answering all its items) or available "
+        "(pairwise moments, FIML CFA, scores of the answered items); default: the "
+        "questionnaire's analysis: missing:, else listwise",
+    )
     report.add_argument("--json", type=Path, metavar="OUT.json", help="write the results here")
     args = parser.parse_args(argv)
     try:
@@ -48,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             rotation=args.rotation,
             bootstrap=args.bootstrap,
             seed=args.seed,
+            missing=args.missing,
         )
     except (QuestionnaireError, AnalysisError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -86,6 +86,7 @@ class SurveyData:
 
     q: Questionnaire
     frame: pd.DataFrame
+    missing: str = "listwise"  # or "available": scores of the answered items
     _cache: dict = field(default_factory=dict, repr=False)
     _checked: set = field(default_factory=set, repr=False)  # columns found within their scale
 
@@ -200,9 +201,41 @@ class SurveyData:
         """Keep row means made elsewhere (the covariance pass) for :meth:`mean_of`."""
         self._cache.setdefault(("mean", tuple(columns)), values)
 
+    def available_mean(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Row means of the answered ``columns``; NaN unless at least half are answered.
+
+        As ``psych::scoreItems(impute = "none")`` with the rule 2 x answered >= k.
+        """
+        key = ("available", tuple(columns))
+        if key not in self._cache:
+            arrays = self.columns(columns)
+            total = np.zeros(len(arrays[0]))
+            count = np.zeros(len(arrays[0]))
+            for a in arrays:
+                seen = ~np.isnan(a)
+                total += np.where(seen, a, 0.0)
+                count += seen
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / count
+            mean[2 * count < len(arrays)] = np.nan
+            self._cache[key] = mean
+        return self._cache[key]
+
     def score(self, scale: Scale) -> np.ndarray:
-        """A scale score: the mean of its items; NaN unless every item is answered."""
+        """A scale score, the one place the missing-data rule for scores lives: the mean
+        of its items; with ``missing="listwise"`` NaN unless every item is answered, with
+        ``"available"`` the mean of the answered items when at least half are."""
+        if self.missing == "available":
+            return self.available_mean(scale.columns)
         return self.mean_of(scale.columns)
+
+    def scale_of(self, section: Section, role: str | None) -> Scale:
+        """The scale of a dimension under the measure with ``role``, or of an outcome."""
+        return next(
+            s
+            for s in self.scales
+            if s.section is section and (section.kind != "dimension" or s.measure_role == role)
+        )
 
     def dimension_scales(self, role: str) -> list[Scale]:
         """The dimension scales under the measure with ``role``, in questionnaire order."""

@@ -49,6 +49,35 @@ class EFAResult:
     phi: np.ndarray
     weights: np.ndarray  # regression factor-score weights, applied to z-scores
 
+    @property
+    def improper(self) -> tuple[str, ...]:
+        """Items whose communality is at or over 1 (a Heywood case)."""
+        return tuple(c for c, h2 in zip(self.columns, self.communalities, strict=True) if h2 >= 1)
+
+    def to_dict(self) -> dict:
+        out = {
+            "n": self.n,
+            "kmo": self.kmo,
+            "kmo_items": dict(self.kmo_items),
+            "bartlett": dict(self.bartlett),
+            "parallel_suggests": self.parallel_suggests,
+            "n_factors": self.n_factors,
+            "extraction": self.extraction,
+            "rotation": self.rotation,
+            "loadings": {c: list(self.loadings[i]) for i, c in enumerate(self.columns)},
+            "communalities": dict(zip(self.columns, self.communalities, strict=True)),
+            "factor_correlations": self.phi.tolist(),
+            # regression (Thurstone) factor scores are z-scored items times these weights
+            "score_weights": {c: list(self.weights[i]) for i, c in enumerate(self.columns)},
+        }
+        if self.improper:
+            out["improper"] = list(self.improper)
+            out["improper_note"] = (
+                "improper solution (a Heywood case): the communality of "
+                f"{', '.join(self.improper)} is at or over 1"
+            )
+        return out
+
 
 def smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations, ``1 - 1 / diag(R^-1)``."""

@@ -20,6 +20,9 @@ class LoyaltyModels:
     quadratic_p: float
     linear_coef: float
 
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
 
 @dataclass(frozen=True)
 class OrdinalLogit:
@@ -27,6 +30,14 @@ class OrdinalLogit:
     coef: float  # log-odds of a higher answer per satisfaction point
     thresholds: tuple[float, ...]
     levels: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "coef": self.coef,
+            "thresholds": list(self.thresholds),
+            "levels": list(self.levels),
+        }
 
 
 def _weighted_ols(x: np.ndarray, y: np.ndarray, w: np.ndarray, degree: int):

@@ -312,7 +312,7 @@ def test_segment_statistics_equal_pingouin_and_scipy(seed):
     )
     shift = groups.map({"north": 0.0, "east": 0.3, "south": 0.1, "west": -0.4}).to_numpy()
     y = np.clip(np.round(4 + shift + rng.normal(0, 1.2, 500) * (1 + (groups == "west"))), 1, 7)
-    ours = compare_segments(y, groups)
+    ours = compare_segments(y, groups).to_dict()
     frame = pd.DataFrame({"y": y, "g": groups})
     welch = pg.welch_anova(data=frame, dv="y", between="g").iloc[0]
     assert ours["welch_anova"]["F"] == pytest.approx(welch["F"], rel=1e-9)
@@ -342,7 +342,9 @@ def test_wave_change_equals_scipy_welch_t_test():
         pd.Categorical(rng.choice(["w1", "w2", "w3"], 600), categories=["w1", "w2", "w3"])
     )
     y = np.round(rng.normal(4, 1, 600) + (waves == "w3") * 0.5) / 3  # thirds, like a score
-    for step, (a, b) in zip(wave_change(y, waves), [("w1", "w2"), ("w2", "w3")], strict=True):
+    for step, (a, b) in zip(
+        wave_change(y, waves).to_dict(), [("w1", "w2"), ("w2", "w3")], strict=True
+    ):
         before, after = y[(waves == a).to_numpy()], y[(waves == b).to_numpy()]
         res = stats.ttest_ind(after, before, equal_var=False)
         ci = res.confidence_interval(0.95)

@@ -103,7 +103,7 @@ def test_rank_tests_treat_equal_decimal_scores_as_ties():
     y = np.where(np.arange(n) % 2 == 0, first, second)
     assert (first != second).any() and np.allclose(first, second)
     groups = pd.Series(rng.choice(["a", "b", "c"], size=n))
-    ours = compare_segments(y, groups)
+    ours = compare_segments(y, groups).to_dict()
     rounded = np.round(y, 9)
     h, p = stats.kruskal(*[rounded[(groups == g).to_numpy()] for g in ("a", "b", "c")])
     assert ours["kruskal"]["H"] == pytest.approx(h, rel=1e-9)
@@ -176,3 +176,83 @@ def test_messy_r_reference_is_current(tmp_path):
     )
     fresh = json.loads((tmp_path / "messy.r.json").read_text())
     close(fresh, EXPECTED, 1e-9)
+
+
+@pytest.fixture(scope="module")
+def available():
+    return build_report(messy_data(), factors=5, missing="available")
+
+
+def test_listwise_stays_the_default_and_uses_few_rows():
+    report = build_report(messy_data(), factors=5)
+    assert report["missing"] == "listwise"
+    assert "too few responses (19)" in report["efa"]["note"]  # of 800
+    assert report["regression"]["n"] < 20
+
+
+def test_available_reliability_matches_psych_pairwise(available):
+    assert available["missing"] == "available"
+    for scale, e in EXPECTED["available"]["reliability"].items():
+        got = available["reliability"][scale]
+        assert got["n"] == e["n"], scale
+        close(got, {k: e[k] for k in ("alpha", "std_alpha", "alpha_ci", "items")}, 1e-6, scale)
+        assert got["omega_total"] == pytest.approx(e["omega_total"], abs=1e-3), scale
+
+
+def test_available_kmo_bartlett_and_efa_match_psych_pairwise(available):
+    e, got = EXPECTED["available"]["efa"], available["efa"]
+    assert got["n"] == e["n"]
+    close(got, {k: e[k] for k in ("kmo", "kmo_items", "bartlett")}, 1e-6)
+    columns = list(e["kmo_items"])
+    want = np.array(e["loadings"])
+    ours = np.array([got["loadings"][c] for c in columns])
+    # the same factors up to order and sign
+    for j in range(want.shape[1]):
+        best = np.argmax(np.abs(ours.T @ want[:, j]))
+        sign = np.sign(ours[:, best] @ want[:, j])
+        assert np.abs(sign * ours[:, best] - want[:, j]).max() < 1e-3
+    close(got["communalities"], e["communalities"], 1e-3)
+
+
+def test_available_cfa_is_fiml_as_lavaan(available):
+    e, got = EXPECTED["available"]["cfa"], available["cfa"]
+    assert got["estimator"] == "FIML" and "warning" not in got
+    assert got["n"] == e["n"] and got["df"] == e["df"]
+    assert got["chi2"] == pytest.approx(e["chi2"], rel=1e-4)
+    close(got, {k: e[k] for k in ("p", "cfi", "tli", "rmsea", "rmsea_ci", "srmr")}, 1e-4)
+    close(got["std_loadings"], e["std_loadings"], 1e-3)
+
+
+def test_available_scores_feed_gaps_regression_and_loyalty_as_in_r(available):
+    e = EXPECTED["available"]
+    close(available["gaps"], e["gaps"], 1e-6)
+    close(available["regression"], e["regression"], 1e-6)
+    loyalty = dict(e["loyalty"])
+    ordinal = loyalty.pop("ordinal")
+    close(available["loyalty"], loyalty, 1e-6)
+    for item, fit in ordinal.items():
+        got = available["loyalty"]["ordinal"][item]
+        assert got["n"] == fit["n"] and got["levels"] == fit["levels"]
+        close(got["coef"], fit["coef"], 1e-3)
+        close(got["thresholds"], fit["thresholds"], 1e-3)
+
+
+def test_available_scores_need_half_of_a_scales_items():
+    q = SERVQUAL
+    frame = pd.DataFrame({"SAT1": [4.0, 4.0, np.nan, 6.0], "SAT2": [5.0, np.nan, np.nan, 2.0]})
+    frame["SAT3"] = [np.nan, np.nan, np.nan, 7.0]
+    data = SurveyData(q, frame, missing="available")
+    scale = next(s for s in data.scales if s.name == "satisfaction")
+    got = data.score(scale)
+    np.testing.assert_array_equal(got[[0, 3]], [4.5, 5.0])  # 2 of 3 answered, all 3
+    assert np.isnan(got[1]) and np.isnan(got[2])  # 1 of 3, none
+
+
+def test_the_questionnaire_setting_chooses_the_method():
+    text = (SHIPPED_DIR / "servqual-22.yaml").read_text() + "analysis:\n  missing: available\n"
+    q = parse_questionnaire(text)
+    data = SurveyData(q, read_csv(REFERENCE / "messy-servqual.csv", q))
+    report = build_report(data, factors=5)
+    assert report["missing"] == "available"
+    assert report["cfa"]["estimator"] == "FIML"
+    assert build_report(data, factors=5, missing="listwise")["missing"] == "listwise"

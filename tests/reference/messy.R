@@ -102,7 +102,8 @@ score_analyses <- function(missing) {
   for (item in spec$loyalty) {
     od <- data.frame(y = d[[item]], sat = sat)
     od <- od[complete.cases(od), ]
-    fit <- polr(factor(y, ordered = TRUE) ~ sat, data = od, method = "logistic", Hess = TRUE)
+    fit <- polr(factor(y, ordered = TRUE) ~ sat, data = od, method = "logistic", Hess = TRUE,
+                control = list(reltol = 1e-14, maxit = 10000))  # past its default 1e-8
     ordinal[[item]] <- list(n = nrow(od), coef = unname(coef(fit)), thresholds = unname(fit$zeta),
                             levels = as.numeric(levels(factor(od$y))))
   }
