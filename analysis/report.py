@@ -25,6 +25,7 @@ from .gaps import gap, gap_of_scores, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .pairwise import pairwise
+from .pls import pls
 from .reliability import reliability
 from .segments import Encoded, Grouped, compare_segments, nps, table, wave_change
 
@@ -136,6 +137,8 @@ def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> di
         report["nps"] = {
             i.id: _section(lambda i=i: nps(data.frame[i.id].to_numpy(float))) for i in nps_items
         }
+    if q.analysis.paths:  # the satisfaction index (ACSI/ECSI path model)
+        report["pls"] = _section(lambda: pls(data, bootstrap=bootstrap, seed=seed))
     present = [i for s in q.segments for i in s.items if i.id in data.frame]
     if present:
         report["segments"] = _segments(data, satisfaction, dims, nps_items)
