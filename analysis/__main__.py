@@ -41,6 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         "(pairwise moments, FIML CFA, scores of the answered items); default: the "
         "questionnaire's analysis: missing:, else listwise",
     )
+    report.add_argument(
+        "--exclude-flagged",
+        action="store_true",
+        help="leave out the responses the quality checks flag (speeding, straight-lining, "
+        "duplicates) from every analysis",
+    )
     report.add_argument("--json", type=Path, metavar="OUT.json", help="write the results here")
     args = parser.parse_args(argv)
     try:
@@ -56,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             bootstrap=args.bootstrap,
             seed=args.seed,
             missing=args.missing,
+            exclude_flagged=args.exclude_flagged,
         )
     except (QuestionnaireError, AnalysisError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,6 +15,8 @@ import pandas as pd
 
 from questionnaires import Questionnaire, Section
 
+KEPT_COLUMNS = ("response_id", "respondent_id", "respondent", "id", "started_at", "submitted_at")
+
 
 class AnalysisError(ValueError):
     """The data cannot be analysed as asked; the message says what is wrong."""
@@ -50,8 +52,9 @@ def scales(q: Questionnaire) -> list[Scale]:
 def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
     """Read a wide CSV with the questionnaire's column names (blank cells are missing).
 
-    Columns the questionnaire does not define (ids, timestamps) are ignored; a numeric
-    column with a value that is not a number names the column and the row.
+    Columns the questionnaire does not define are ignored, except the response id and
+    the timestamps the quality checks read (:data:`KEPT_COLUMNS`); a numeric column with
+    a value that is not a number names the column and the row.
     """
     path = Path(path)
     try:
@@ -59,11 +62,14 @@ def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise AnalysisError(f"{path}: cannot read the CSV file: {exc}") from exc
     known = [c for c in q.columns if c.name in raw.columns]
+    kept = [c for c in KEPT_COLUMNS if c in raw.columns and c not in q.column_index]
     if not known:
         raise AnalysisError(
             f"{path}: none of the questionnaire's columns ({q.columns[0].name}, ...) is in the file"
         )
     frame = pd.DataFrame(index=raw.index)
+    for name in kept:  # ids and timestamps, for the response-quality checks
+        frame[name] = raw[name]
     for column in known:
         values = raw[column.name]
         if column.kind in ("text", "single"):

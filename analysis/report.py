@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .pairwise import pairwise
 from .pls import pls
+from .quality import quality
 from .reliability import reliability
 from .segments import Encoded, Grouped, compare_segments, nps, table, wave_change
 
@@ -46,11 +48,13 @@ def build_report(
     bootstrap: int = 0,
     seed: int = 0,
     missing: str | None = None,
+    exclude_flagged: bool = False,
 ) -> dict[str, Any]:
     """Run every analysis the questionnaire supports on ``data``.
 
     ``missing`` is ``"listwise"`` or ``"available"`` (default: the questionnaire's
-    ``analysis: missing:`` setting, else listwise).
+    ``analysis: missing:`` setting, else listwise). The response-quality checks run
+    first; ``exclude_flagged`` leaves the flagged responses out of every analysis.
 
     BLAS is held to one thread throughout: the work is small matrices, whose threaded
     BLAS calls cost more in waking and spinning threads than they save (measured: the
@@ -60,11 +64,16 @@ def build_report(
     method = missing or data.q.analysis.missing
     if method not in MISSING:
         raise AnalysisError(f"unknown missing-data method {method!r}; use listwise or available")
-    if data.missing != method:
-        data = SurveyData(data.q, data.frame, missing=method)
     with threadpool_limits(1, user_api="blas"):
+        flags = replace(quality(data), excluded=exclude_flagged)
+        frame = data.frame
+        if exclude_flagged and flags.flagged.any():
+            frame = frame.loc[~flags.flagged].reset_index(drop=True)
+        if data.missing != method or frame is not data.frame:
+            data = SurveyData(data.q, frame, missing=method)
         return _build_report(
             data,
+            flags,
             factors=factors,
             extraction=extraction,
             rotation=rotation,
@@ -73,7 +82,7 @@ def build_report(
         )
 
 
-def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> dict[str, Any]:
+def _build_report(data, flags, *, factors, extraction, rotation, bootstrap, seed) -> dict[str, Any]:
     q = data.q
     available = data.missing == "available"
     all_columns = [c for s in data.scales for c in s.columns]
@@ -85,6 +94,7 @@ def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> di
         moments.run()  # first, whatever asks next; it checks the ranges of what it reads
     data.validate()  # bad data fails the whole report, with the cell named
     report: dict[str, Any] = {"n_responses": int(len(data.frame)), "missing": data.missing}
+    report["quality"] = flags.to_dict()
 
     report["reliability"] = {
         s.name: _section(lambda s=s: _reliability(data, moments, s.columns)) for s in data.scales

@@ -82,8 +82,8 @@ def _quality(q: dict) -> list[str]:
             shown = ", ".join(map(str, c["ids"][:20]))
             more = f" and {len(c['ids']) - 20} more" if len(c["ids"]) > 20 else ""
             lines.append(f"      ids: {shown}{more}")
-    if q.get("median_seconds") is not None:
-        lines.append(f"  median completion time {q['median_seconds']:.0f} s")
+    seconds = q["median_seconds"]
+    lines.append(f"  median completion time: {'-' if seconds is None else f'{seconds:.0f} s'}")
     return lines
 
 

@@ -1,0 +1,168 @@
+"""Response quality: responses a careful researcher would check before trusting them.
+
+Three checks, each a plain rule:
+
+* speeding: completed in under a third of the median completion time (from the
+  ``started_at`` and ``submitted_at`` columns, where the data has them);
+* straight-lining: the same answer on every item of a matrix of at least 6 items (a
+  dimension's items under all its measures, or an outcome's scale items), reverse-keyed
+  items included (the answers as given);
+* exact duplicates: a response identical to an earlier one on every questionnaire column
+  (the later copies are flagged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .data import SurveyData
+from .moments import in_shares, row_chunks
+
+ID_COLUMNS = ("response_id", "respondent_id", "respondent", "id")
+TIME_COLUMNS = ("started_at", "submitted_at")
+MIN_MATRIX = 6  # items in a matrix before identical answers count as straight-lining
+SPEEDING_SHARE = 1 / 3  # of the median completion time
+
+
+@dataclass(frozen=True)
+class Flag:
+    """The rows one check flags, and why it could not run if it could not."""
+
+    rows: np.ndarray  # bool, one per response
+    ids: tuple
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"n": int(self.rows.sum()), "ids": list(self.ids)}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
+class Quality:
+    n_checked: int
+    speeding: Flag
+    straight_lining: Flag
+    duplicates: Flag
+    median_seconds: float | None
+    excluded: bool = False
+
+    @property
+    def flagged(self) -> np.ndarray:
+        return self.speeding.rows | self.straight_lining.rows | self.duplicates.rows
+
+    def to_dict(self) -> dict:
+        return {
+            "n_checked": self.n_checked,
+            "n_flagged": int(self.flagged.sum()),
+            "excluded": self.excluded,
+            "median_seconds": self.median_seconds,
+            "speeding": self.speeding.to_dict(),
+            "straight_lining": self.straight_lining.to_dict(),
+            "duplicates": self.duplicates.to_dict(),
+        }
+
+
+def _ids(frame: pd.DataFrame, rows: np.ndarray) -> tuple:
+    """The flagged rows' ids: the data's id column where it has one, else row numbers
+    counted from 1."""
+    where = np.flatnonzero(rows)
+    for name in ID_COLUMNS:
+        if name in frame:
+            return tuple(frame[name].iloc[where].tolist())
+    return tuple(int(i) + 1 for i in where)
+
+
+def _speeding(frame: pd.DataFrame) -> tuple[np.ndarray, float | None, str | None]:
+    none = np.zeros(len(frame), dtype=bool)
+    if not all(c in frame for c in TIME_COLUMNS):
+        return none, None, "the data has no started_at and submitted_at columns"
+    start = pd.to_datetime(frame["started_at"], utc=True, errors="coerce")
+    end = pd.to_datetime(frame["submitted_at"], utc=True, errors="coerce")
+    seconds = (end - start).dt.total_seconds().to_numpy()
+    known = np.isfinite(seconds)
+    if not known.any():
+        return none, None, "no response has both a start and a submission time"
+    median = float(np.median(seconds[known]))
+    return known & (seconds < SPEEDING_SHARE * median), median, None
+
+
+def _matrices(data: SurveyData) -> list[list[str]]:
+    out = []
+    for section in (*data.q.dimensions, *data.q.outcomes):
+        columns = [
+            c.name
+            for c in data.q.columns
+            if c.section is section and c.kind == "scale" and c.name in data.frame
+        ]
+        if len(columns) >= MIN_MATRIX:
+            out.append(columns)
+    return out
+
+
+def quality(data: SurveyData) -> Quality:
+    """Run the three checks on every response of ``data``.
+
+    Notes
+    -----
+    One pass over the rows, in chunks and threads: per matrix the row minimum and maximum
+    (equal: straight-lining), and a random linear hash of every numeric answer (missing
+    as its own value); rows whose hash repeats are then compared exactly.
+    """
+    frame = data.frame
+    n = len(frame)
+    numeric = [
+        c.name for c in data.q.columns if c.kind in ("scale", "nps", "option") and c.name in frame
+    ]
+    arrays = [data._numbers(c) for c in numeric]  # as answered: no reverse keying
+    index = {c: j for j, c in enumerate(numeric)}
+    matrices = [[index[c] for c in m] for m in _matrices(data)]
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal(len(arrays))
+    straight = np.zeros(n, dtype=bool)
+    hashes = np.zeros(n)
+
+    def share(first: int, last: int) -> None:
+        for start, stop in row_chunks(first, last):
+            h = hashes[start:stop]
+            for a, w in zip(arrays, weights, strict=True):
+                part = a[start:stop]
+                h += np.where(np.isnan(part), -7919.0, part) * w
+            for columns in matrices:
+                low = arrays[columns[0]][start:stop].copy()
+                high = low.copy()
+                for j in columns[1:]:
+                    np.fmin(low, arrays[j][start:stop], out=low)  # a NaN answer stays NaN...
+                    np.fmax(high, arrays[j][start:stop], out=high)
+                answered = np.ones(stop - start, dtype=bool)
+                for j in columns:
+                    answered &= ~np.isnan(arrays[j][start:stop])  # ...and is not a line
+                straight[start:stop] |= answered & (low == high)
+
+    if n:
+        in_shares(n, share)
+    for column in (c.name for c in data.q.columns if c.kind in ("single", "text")):
+        if column in frame:  # choices and texts join the hash through pandas' hashing
+            codes = pd.util.hash_array(frame[column].astype(object).to_numpy())
+            hashes += (codes % 1_000_003).astype(np.float64) * rng.standard_normal()
+    answered_any = np.zeros(n, dtype=bool)
+    for a in arrays:
+        answered_any |= ~np.isnan(a)
+    candidates = pd.Series(hashes).duplicated(keep=False).to_numpy() & answered_any
+    duplicates = np.zeros(n, dtype=bool)
+    if candidates.any():  # exact comparison of the few rows whose hash repeats
+        columns = [c.name for c in data.q.columns if c.name in frame]
+        rows = frame.loc[candidates, columns]
+        duplicates[np.flatnonzero(candidates)[rows.duplicated(keep="first").to_numpy()]] = True
+    speeding, median, note = _speeding(frame)
+    return Quality(
+        n_checked=n,
+        speeding=Flag(speeding, _ids(frame, speeding), note),
+        straight_lining=Flag(straight, _ids(frame, straight)),
+        duplicates=Flag(duplicates, _ids(frame, duplicates)),
+        median_seconds=median,
+    )
