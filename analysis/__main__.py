@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="B",
-        help="resamples for intervals of the driver importances (default 0)",
+        help="resamples for the intervals of the driver importances and of the PLS index "
+        "model (default 0: no intervals)",
     )
     report.add_argument("--seed", type=int, default=0)
     report.add_argument(

@@ -27,7 +27,7 @@ from .model import (
     Scale,
     Section,
 )
-from .settings import MISSING_METHODS, SEGMENT_ROLES, AnalysisSettings
+from .settings import MISSING_METHODS, SEGMENT_ROLES, AnalysisSettings, has_cycle
 
 DEFAULT_LANGUAGES = ("en", "zh")
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -595,27 +595,10 @@ class _Reader:
                 )
             lines[path] = _line(entry)
             paths.append(path)
-            if self._cycle(paths):
+            if has_cycle(paths):
                 raise self.fail(
                     entry,
                     f"analysis.paths: {path[0]} -> {path[1]} closes a loop; the path model "
                     "must be recursive (no construct may lead back to itself)",
                 )
         return AnalysisSettings(missing=missing, paths=tuple(paths))  # type: ignore[arg-type]
-
-    @staticmethod
-    def _cycle(paths: list[tuple[str, str]]) -> bool:
-        successors: dict[str, list[str]] = {}
-        for a, b in paths:
-            successors.setdefault(a, []).append(b)
-        state: dict[str, int] = {}  # 1 on the stack, 2 done
-
-        def visit(node: str) -> bool:
-            state[node] = 1
-            for nxt in successors.get(node, ()):
-                if state.get(nxt) == 1 or (nxt not in state and visit(nxt)):
-                    return True
-            state[node] = 2
-            return False
-
-        return any(node not in state and visit(node) for node in list(successors))
