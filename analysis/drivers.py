@@ -291,3 +291,18 @@ def importance_performance(importance: dict[str, float], performance: dict[str, 
             "quadrant": quadrant,
         }
     return result
+
+
+@dataclass(frozen=True)
+class ImportancePerformance:
+    """Importance-performance quadrants by mean perception and, when every dimension has
+    a gap, by the gap P - E."""
+
+    by_perception: dict[str, dict]
+    by_gap: dict[str, dict] | None = None
+
+    def to_dict(self) -> dict:
+        out = {"performance_is": "mean perception", **self.by_perception}
+        if self.by_gap is not None:
+            out["by_gap"] = dict(self.by_gap)
+        return out

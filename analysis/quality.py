@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .data import SurveyData
+from .moments import CHUNK_ROWS as CHUNK
 from .moments import in_shares, row_chunks
 
 ID_COLUMNS = ("response_id", "respondent_id", "respondent", "id")
@@ -142,10 +143,13 @@ def quality(data: SurveyData) -> Quality:
     answered_any = np.zeros(n, dtype=bool)
 
     def share(first: int, last: int) -> None:
+        scratch = np.empty(min(CHUNK, max(last - first, 1)))
         for start, stop in row_chunks(first, last):
             h = hashes[start:stop]
+            tmp = scratch[: stop - start]
             for a, w in zip(arrays, weights, strict=True):
-                h += a[start:stop] * w  # NaN where an answer is missing: redone below
+                np.multiply(a[start:stop], w, out=tmp)
+                h += tmp  # NaN where an answer is missing: redone below
             gaps = np.isnan(h)
             if gaps.any():  # missing answers hash as a value of their own
                 rows = np.flatnonzero(gaps)
@@ -156,13 +160,13 @@ def quality(data: SurveyData) -> Quality:
                 answered_any[start:stop][~gaps] = True
             else:
                 answered_any[start:stop] = True
+            line = straight[start:stop]
             for columns in matrices:
-                low = arrays[columns[0]][start:stop].copy()
-                high = low.copy()
-                for j in columns[1:]:
-                    np.minimum(low, arrays[j][start:stop], out=low)  # NaN stays NaN,
-                    np.maximum(high, arrays[j][start:stop], out=high)
-                straight[start:stop] |= low == high  # and NaN == NaN is False
+                first_answer = arrays[columns[0]][start:stop]
+                same = arrays[columns[1]][start:stop] == first_answer  # NaN is never equal
+                for j in columns[2:]:
+                    same &= arrays[j][start:stop] == first_answer
+                line |= same
 
     if n:
         in_shares(n, share)

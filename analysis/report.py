@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from .cfa import cfa, cfa_fiml
 from .data import AnalysisError, Scale, SurveyData
-from .drivers import importance_performance, regression
+from .drivers import ImportancePerformance, importance_performance, regression
 from .efa import efa
 from .gaps import gap, gap_of_scores, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
@@ -226,12 +226,12 @@ def _ipa(data: SurveyData, moments: MomentCache, report: dict) -> dict:
         performance = {d: float(np.nanmean(data.score(scales[d]))) for d in importance}
     else:
         performance = {d: float(moments.get(scales[d].columns).mean.mean()) for d in importance}
-    out = {"performance_is": "mean perception", **importance_performance(importance, performance)}
     gaps = report.get("gaps", {})
+    by_gap = None
     if "note" not in gaps and all("gap" in gaps.get(d, {}) for d in importance):
-        gap_perf = {d: gaps[d]["gap"] for d in importance}
-        out["by_gap"] = importance_performance(importance, gap_perf)
-    return out
+        by_gap = importance_performance(importance, {d: gaps[d]["gap"] for d in importance})
+    result = ImportancePerformance(importance_performance(importance, performance), by_gap)
+    return result.to_dict()
 
 
 def _loyalty(data: SurveyData, satisfaction: np.ndarray, loyalty: np.ndarray) -> dict:
@@ -277,6 +277,8 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) in (int, str) for v in value):  # ids: nothing to convert
+            return list(value)
         return [_clean(v) for v in value]
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
