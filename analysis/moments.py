@@ -114,6 +114,7 @@ def compute(
     columns: tuple[str, ...],
     rows: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    inspect: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
 ) -> Pass:
     """Moments of the complete rows of the item ``arrays``: one pass, in row chunks.
 
@@ -124,7 +125,9 @@ def compute(
     by default the rows where every column is answered are found during the same pass
     (a NaN shows in the chunk's minimum, which the range check takes anyway).
     ``weights`` (k x m) asks for m linear combinations of every row (scale means) from
-    the same chunks: NaN where any item with a non-zero weight is missing.
+    the same chunks: NaN where any item with a non-zero weight is missing. ``inspect``
+    is called on every chunk's shifted item block (items x rows) with the shifts and the
+    chunk's row range (the response-quality checks).
 
     Large data is cut into one share of rows per core (:func:`in_shares`), added up after.
     """
@@ -150,6 +153,8 @@ def compute(
             items = block[:k]
             for j, a in enumerate(arrays):
                 np.subtract(a[start:stop], shift[j], out=items[j])
+            if inspect is not None:  # per-row checks on the block while it is in cache
+                inspect(items, shift, start, stop)
             chunk_low = np.minimum.reduce(items, axis=1)  # NaN if the column misses a value
             if np.isnan(chunk_low).any():
                 missing = np.isnan(items)
@@ -192,11 +197,16 @@ class MomentCache:
     """Moments of any column set, sharing one covariance pass where the rows agree."""
 
     def __init__(
-        self, data: SurveyData, all_columns: list[str], means_of: list[tuple[str, ...]] = ()
+        self,
+        data: SurveyData,
+        all_columns: list[str],
+        means_of: list[tuple[str, ...]] = (),
+        inspect: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
     ) -> None:
         self.data = data
         self.all_columns = tuple(all_columns)
         self.means_of = list(means_of)  # column sets whose row means the pass also makes
+        self.inspect = inspect
         self._global: Moments | None = None
         self._global_rows: np.ndarray | None = None
         self._all_complete = False
@@ -209,7 +219,7 @@ class MomentCache:
         weights = mean_weights(self.all_columns, self.means_of)
         arrays = self.data.columns(self.all_columns, check=False)  # checked by the pass
         try:
-            result = compute(arrays, self.all_columns, weights=weights)
+            result = compute(arrays, self.all_columns, weights=weights, inspect=self.inspect)
         except TooFewResponses:  # no moments: check the answers directly
             self.data.validate(self.all_columns)
             self._global_rows = np.zeros(len(self.data.frame), dtype=bool)

@@ -76,7 +76,7 @@ def _ids(frame: pd.DataFrame, rows: np.ndarray) -> tuple:
     for name in ID_COLUMNS:
         if name in frame:
             return tuple(frame[name].iloc[where].tolist())
-    return tuple(int(i) + 1 for i in where)
+    return tuple((where + 1).tolist())
 
 
 def _speeding(frame: pd.DataFrame) -> tuple[np.ndarray, float | None, str | None]:
@@ -119,27 +119,64 @@ def _repeated(hashes: np.ndarray) -> np.ndarray:
     return out
 
 
-def quality(data: SurveyData) -> Quality:
+class PassChecks:
+    """The straight-lining check and the duplicate hash of the scale items, run by the
+    report's one pass over the rows (:func:`analysis.moments.compute`) on each chunk's
+    block while it is in cache. The block holds the items reverse-keyed and shifted;
+    the answers as given are ``sign * (item + shift) + offset``."""
+
+    def __init__(self, data: SurveyData, columns: tuple[str, ...]) -> None:
+        n = len(data.frame)
+        self.columns = columns
+        self.hashes = np.zeros(n)
+        self.straight = np.zeros(n, dtype=bool)
+        self.weights = np.random.default_rng(1).standard_normal(len(columns))
+        self.sign = np.ones(len(columns))
+        self.offset = np.zeros(len(columns))
+        for j, name in enumerate(columns):
+            item = data.q.column(name).item
+            if item.reverse:
+                self.sign[j], self.offset[j] = -1.0, item.scale.min + item.scale.max
+        index = {c: j for j, c in enumerate(columns)}
+        self.matrices = [
+            np.array([index[c] for c in m]) for m in _matrices(data) if all(c in index for c in m)
+        ]
+
+    def __call__(self, items: np.ndarray, shift: np.ndarray, start: int, stop: int) -> None:
+        self.hashes[start:stop] = self.weights @ items  # NaN where an answer is missing
+        line = self.straight[start:stop]
+        for idx in self.matrices:
+            raw = items[idx] * self.sign[idx, None] + (self.sign * shift + self.offset)[idx, None]
+            line |= (raw == raw[0]).all(axis=0)  # NaN is never equal: not a line
+
+
+def quality(data: SurveyData, checks: PassChecks | None = None) -> Quality:
     """Run the three checks on every response of ``data``.
 
     Notes
     -----
-    One pass over the rows, in chunks and threads: per matrix the row minimum and maximum
-    (equal: straight-lining), and a random linear hash of every numeric answer (missing
-    as its own value); rows whose hash repeats are then compared exactly.
+    One pass over the rows, in chunks and threads: per matrix whether every answer equals
+    the first (straight-lining), and a random linear hash of every numeric answer
+    (missing as its own value); rows whose hash repeats are then compared exactly. With
+    ``checks`` from the report's pass, the scale items were done there.
     """
     frame = data.frame
     n = len(frame)
     numeric = [
         c.name for c in data.q.columns if c.kind in ("scale", "nps", "option") and c.name in frame
     ]
-    arrays = [data._numbers(c) for c in numeric]  # as answered: no reverse keying
-    index = {c: j for j, c in enumerate(numeric)}
-    matrices = [[index[c] for c in m] for m in _matrices(data)]
+    done = set(checks.columns) if checks is not None else set()
+    arrays = [data._numbers(c) for c in numeric if c not in done]  # as answered
+    every = [data._numbers(c) for c in numeric]
+    index = {c: j for j, c in enumerate(c for c in numeric if c not in done)}
+    matrices = [[index[c] for c in m] for m in _matrices(data) if all(c in index for c in m)]
     rng = np.random.default_rng(0)
     weights = rng.standard_normal(len(arrays))
-    straight = np.zeros(n, dtype=bool)
-    hashes = np.zeros(n)
+    if checks is not None:
+        straight, hashes = checks.straight.copy(), checks.hashes.copy()
+    else:
+        straight, hashes = np.zeros(n, dtype=bool), np.zeros(n)
+    full_weights = rng.standard_normal(len(every))
     answered_any = np.zeros(n, dtype=bool)
 
     def share(first: int, last: int) -> None:
@@ -153,10 +190,10 @@ def quality(data: SurveyData) -> Quality:
             gaps = np.isnan(h)
             if gaps.any():  # missing answers hash as a value of their own
                 rows = np.flatnonzero(gaps)
-                part = np.column_stack([a[start:stop][rows] for a in arrays])
+                part = np.column_stack([a[start:stop][rows] for a in every])
                 seen = ~np.isnan(part)
                 answered_any[start:stop][rows] = seen.any(axis=1)
-                h[rows] = np.where(seen, part, -7919.0) @ weights
+                h[rows] = np.where(seen, part, -7919.0) @ full_weights
                 answered_any[start:stop][~gaps] = True
             else:
                 answered_any[start:stop] = True
@@ -168,7 +205,7 @@ def quality(data: SurveyData) -> Quality:
                     same &= arrays[j][start:stop] == first_answer
                 line |= same
 
-    if n:
+    if n and every:
         in_shares(n, share)
     for column in (c.name for c in data.q.columns if c.kind in ("single", "text")):
         if column in frame:  # choices and texts join the hash through pandas' hashing

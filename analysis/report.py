@@ -27,7 +27,7 @@ from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .pairwise import pairwise
 from .pls import pls
-from .quality import quality
+from .quality import PassChecks, quality
 from .reliability import reliability
 from .segments import Encoded, Grouped, compare_segments, nps, table, wave_change
 
@@ -64,16 +64,12 @@ def build_report(
     method = missing or data.q.analysis.missing
     if method not in MISSING:
         raise AnalysisError(f"unknown missing-data method {method!r}; use listwise or available")
+    if data.missing != method:
+        data = SurveyData(data.q, data.frame, missing=method)
     with threadpool_limits(1, user_api="blas"):
-        flags = replace(quality(data), excluded=exclude_flagged)
-        frame = data.frame
-        if exclude_flagged and flags.flagged.any():
-            frame = frame.loc[~flags.flagged].reset_index(drop=True)
-        if data.missing != method or frame is not data.frame:
-            data = SurveyData(data.q, frame, missing=method)
         return _build_report(
             data,
-            flags,
+            exclude_flagged,
             factors=factors,
             extraction=extraction,
             rotation=rotation,
@@ -82,17 +78,32 @@ def build_report(
         )
 
 
-def _build_report(data, flags, *, factors, extraction, rotation, bootstrap, seed) -> dict[str, Any]:
-    q = data.q
-    available = data.missing == "available"
-    all_columns = [c for s in data.scales for c in s.columns]
-    # one pass gives the covariance of every item and every scale's score
+def _pass(data: SurveyData, checks: PassChecks | None = None) -> MomentCache:
+    """The one pass that gives the covariance of every item and every scale's score (and,
+    with ``checks``, the response-quality checks of the scale items)."""
+    all_columns = list(dict.fromkeys(c for s in data.scales for c in s.columns))
     moments = MomentCache(
-        data, list(dict.fromkeys(all_columns)), means_of=[s.columns for s in data.scales]
+        data, all_columns, means_of=[s.columns for s in data.scales], inspect=checks
     )
     if data.scales:
         moments.run()  # first, whatever asks next; it checks the ranges of what it reads
+    return moments
+
+
+def _build_report(
+    data, exclude_flagged, *, factors, extraction, rotation, bootstrap, seed
+) -> dict[str, Any]:
+    q = data.q
+    available = data.missing == "available"
+    columns = tuple(dict.fromkeys(c for s in data.scales for c in s.columns))
+    checks = PassChecks(data, columns) if columns else None
+    moments = _pass(data, checks)
     data.validate()  # bad data fails the whole report, with the cell named
+    flags = replace(quality(data, checks), excluded=exclude_flagged)
+    if exclude_flagged and flags.flagged.any():
+        kept = data.frame.loc[~flags.flagged].reset_index(drop=True)
+        data = SurveyData(q, kept, missing=data.missing)
+        moments = _pass(data)
     report: dict[str, Any] = {"n_responses": int(len(data.frame)), "missing": data.missing}
     report["quality"] = flags.to_dict()
 

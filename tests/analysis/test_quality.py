@@ -103,3 +103,21 @@ def test_exclude_flagged_leaves_them_out_of_every_analysis(tmp_path, capsys):
     assert "Response quality" in printed and "left out of every analysis" in printed
     direct = build_report(SurveyData(SERVQUAL, read_csv(csv, SERVQUAL)), exclude_flagged=True)
     assert direct["cfa"]["n"] == left
+
+
+def test_the_report_pass_finds_what_the_standalone_checks_find():
+    """The report runs the checks inside its one pass over the rows (reverse-keyed,
+    shifted items); the result must be the same as the checks on the raw answers."""
+    frame = frame_with_problems(GENETIC)
+    matrix = [c.name for c in GENETIC.columns if c.section.id == "reliability"]
+    frame.loc[3, matrix] = 7.0
+    frame.loc[4, matrix] = 1.0
+    frame.loc[8, matrix[0]] = np.nan
+    frame.loc[30] = frame.loc[8].copy()  # a duplicate with a missing answer
+    frame.loc[31] = frame.loc[9].copy()
+    frame.loc[[30, 31], "response_id"] = ["C30", "C31"]
+    standalone = quality(SurveyData(GENETIC, frame)).to_dict()
+    report = build_report(SurveyData(GENETIC, frame))["quality"]
+    assert report == standalone
+    assert {"R3", "R4"} <= set(report["straight_lining"]["ids"])
+    assert report["duplicates"]["ids"] == ["C30", "C31"]
