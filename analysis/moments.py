@@ -114,7 +114,6 @@ def compute(
     columns: tuple[str, ...],
     rows: np.ndarray | None = None,
     weights: np.ndarray | None = None,
-    inspect: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
 ) -> Pass:
     """Moments of the complete rows of the item ``arrays``: one pass, in row chunks.
 
@@ -125,9 +124,7 @@ def compute(
     by default the rows where every column is answered are found during the same pass
     (a NaN shows in the chunk's minimum, which the range check takes anyway).
     ``weights`` (k x m) asks for m linear combinations of every row (scale means) from
-    the same chunks: NaN where any item with a non-zero weight is missing. ``inspect``
-    is called on every chunk's shifted item block (items x rows) with the shifts and the
-    chunk's row range (the response-quality checks).
+    the same chunks: NaN where any item with a non-zero weight is missing.
 
     Large data is cut into one share of rows per core (:func:`in_shares`), added up after.
     """
@@ -153,8 +150,6 @@ def compute(
             items = block[:k]
             for j, a in enumerate(arrays):
                 np.subtract(a[start:stop], shift[j], out=items[j])
-            if inspect is not None:  # per-row checks on the block while it is in cache
-                inspect(items, shift, start, stop)
             chunk_low = np.minimum.reduce(items, axis=1)  # NaN if the column misses a value
             if np.isnan(chunk_low).any():
                 missing = np.isnan(items)
@@ -201,12 +196,13 @@ class MomentCache:
         data: SurveyData,
         all_columns: list[str],
         means_of: list[tuple[str, ...]] = (),
-        inspect: Callable[[np.ndarray, np.ndarray, int, int], None] | None = None,
+        extra: np.ndarray | None = None,
     ) -> None:
         self.data = data
         self.all_columns = tuple(all_columns)
         self.means_of = list(means_of)  # column sets whose row means the pass also makes
-        self.inspect = inspect
+        self.extra = extra  # (k x e) more linear combinations of every row, for the caller
+        self.extra_projected: np.ndarray | None = None  # (e x n), NaN where one is missing
         self._global: Moments | None = None
         self._global_rows: np.ndarray | None = None
         self._all_complete = False
@@ -217,9 +213,11 @@ class MomentCache:
         if self._global_rows is not None:
             return
         weights = mean_weights(self.all_columns, self.means_of)
+        if self.extra is not None:
+            weights = np.hstack([weights, self.extra])
         arrays = self.data.columns(self.all_columns, check=False)  # checked by the pass
         try:
-            result = compute(arrays, self.all_columns, weights=weights, inspect=self.inspect)
+            result = compute(arrays, self.all_columns, weights=weights)
         except TooFewResponses:  # no moments: check the answers directly
             self.data.validate(self.all_columns)
             self._global_rows = np.zeros(len(self.data.frame), dtype=bool)
@@ -228,6 +226,8 @@ class MomentCache:
             self._global, self._global_rows = result.moments, result.used
             for j, cols in enumerate(self.means_of):
                 self.data.remember_mean(cols, result.projected[j])
+            if self.extra is not None:
+                self.extra_projected = result.projected[len(self.means_of) :]
         self._all_complete = bool(self._global_rows.all())
 
     def get(self, columns: tuple[str, ...] | list[str]) -> Moments:

@@ -120,37 +120,65 @@ def _repeated(hashes: np.ndarray) -> np.ndarray:
 
 
 class PassChecks:
-    """The straight-lining check and the duplicate hash of the scale items, run by the
-    report's one pass over the rows (:func:`analysis.moments.compute`) on each chunk's
-    block while it is in cache. The block holds the items reverse-keyed and shifted;
-    the answers as given are ``sign * (item + shift) + offset``."""
+    """The straight-lining check and the duplicate hash of the scale items, as linear
+    combinations that the report's one pass over the rows computes with the scale means
+    (:class:`analysis.moments.MomentCache` ``extra``), nearly free.
+
+    Column 0 of :attr:`weights` is a random hash. Each matrix adds two random integer
+    contrasts (summing to 0 over the answers as given; a reverse-keyed item's sign is
+    flipped, since the pass reads it recoded as min + max - x): a straight line gives
+    exactly the target value of both (whole numbers, exact in floating point); the few
+    rows that hit both by chance are told apart by :meth:`straight_lines`.
+    """
 
     def __init__(self, data: SurveyData, columns: tuple[str, ...]) -> None:
-        n = len(data.frame)
         self.columns = columns
-        self.hashes = np.zeros(n)
-        self.straight = np.zeros(n, dtype=bool)
-        self.weights = np.random.default_rng(1).standard_normal(len(columns))
-        self.sign = np.ones(len(columns))
-        self.offset = np.zeros(len(columns))
-        for j, name in enumerate(columns):
-            item = data.q.column(name).item
-            if item.reverse:
-                self.sign[j], self.offset[j] = -1.0, item.scale.min + item.scale.max
+        self.data = data
+        rng = np.random.default_rng(1)
         index = {c: j for j, c in enumerate(columns)}
-        self.matrices = [
-            np.array([index[c] for c in m]) for m in _matrices(data) if all(c in index for c in m)
-        ]
+        self.matrices = [m for m in _matrices(data) if all(c in index for c in m)]
+        weights = [rng.standard_normal(len(columns))]
+        targets = []
+        for m in self.matrices:
+            for _ in range(2):
+                c = rng.integers(-3, 4, len(m)).astype(np.float64)
+                c[0] -= c.sum()  # the contrast of a constant row is 0
+                w = np.zeros(len(columns))
+                target = 0.0
+                for name, cj in zip(m, c, strict=True):
+                    item = data.q.column(name).item
+                    if item.reverse:  # x = (min + max) - recoded
+                        w[index[name]] = -cj
+                        target -= cj * (item.scale.min + item.scale.max)
+                    else:
+                        w[index[name]] = cj
+                weights.append(w)
+                targets.append(target)
+        self.weights = np.column_stack(weights)
+        self.targets = np.array(targets)
 
-    def __call__(self, items: np.ndarray, shift: np.ndarray, start: int, stop: int) -> None:
-        self.hashes[start:stop] = self.weights @ items  # NaN where an answer is missing
-        line = self.straight[start:stop]
-        for idx in self.matrices:
-            raw = items[idx] * self.sign[idx, None] + (self.sign * shift + self.offset)[idx, None]
-            line |= (raw == raw[0]).all(axis=0)  # NaN is never equal: not a line
+    def hashes(self, projected: np.ndarray) -> np.ndarray:
+        return projected[0]
+
+    def straight_lines(self, projected: np.ndarray) -> np.ndarray:
+        """Rows with the same answer on every item of some matrix."""
+        n = projected.shape[1]
+        out = np.zeros(n, dtype=bool)
+        for i, m in enumerate(self.matrices):
+            a, b = projected[1 + 2 * i], projected[2 + 2 * i]
+            rows = np.flatnonzero((a == self.targets[2 * i]) & (b == self.targets[2 * i + 1]))
+            if len(rows):  # confirm on the answers themselves
+                first = self.data._numbers(m[0])[rows]
+                same = np.ones(len(rows), dtype=bool)
+                for name in m[1:]:
+                    same &= self.data._numbers(name)[rows] == first
+                out[rows[same]] = True
+        return out
 
 
-def quality(data: SurveyData, checks: PassChecks | None = None) -> Quality:
+def quality(
+    data: SurveyData, checks: PassChecks | None = None, projected: np.ndarray | None = None
+) -> Quality:
     """Run the three checks on every response of ``data``.
 
     Notes
@@ -158,13 +186,16 @@ def quality(data: SurveyData, checks: PassChecks | None = None) -> Quality:
     One pass over the rows, in chunks and threads: per matrix whether every answer equals
     the first (straight-lining), and a random linear hash of every numeric answer
     (missing as its own value); rows whose hash repeats are then compared exactly. With
-    ``checks`` from the report's pass, the scale items were done there.
+    ``checks`` and the combinations the report's pass computed (``projected``), the
+    scale items were done there.
     """
     frame = data.frame
     n = len(frame)
     numeric = [
         c.name for c in data.q.columns if c.kind in ("scale", "nps", "option") and c.name in frame
     ]
+    if projected is None:
+        checks = None  # the pass did not run: every check here
     done = set(checks.columns) if checks is not None else set()
     arrays = [data._numbers(c) for c in numeric if c not in done]  # as answered
     every = [data._numbers(c) for c in numeric]
@@ -173,7 +204,7 @@ def quality(data: SurveyData, checks: PassChecks | None = None) -> Quality:
     rng = np.random.default_rng(0)
     weights = rng.standard_normal(len(arrays))
     if checks is not None:
-        straight, hashes = checks.straight.copy(), checks.hashes.copy()
+        straight, hashes = checks.straight_lines(projected), checks.hashes(projected).copy()
     else:
         straight, hashes = np.zeros(n, dtype=bool), np.zeros(n)
     full_weights = rng.standard_normal(len(every))

@@ -83,7 +83,10 @@ def _pass(data: SurveyData, checks: PassChecks | None = None) -> MomentCache:
     with ``checks``, the response-quality checks of the scale items)."""
     all_columns = list(dict.fromkeys(c for s in data.scales for c in s.columns))
     moments = MomentCache(
-        data, all_columns, means_of=[s.columns for s in data.scales], inspect=checks
+        data,
+        all_columns,
+        means_of=[s.columns for s in data.scales],
+        extra=checks.weights if checks is not None else None,
     )
     if data.scales:
         moments.run()  # first, whatever asks next; it checks the ranges of what it reads
@@ -99,7 +102,7 @@ def _build_report(
     checks = PassChecks(data, columns) if columns else None
     moments = _pass(data, checks)
     data.validate()  # bad data fails the whole report, with the cell named
-    flags = replace(quality(data, checks), excluded=exclude_flagged)
+    flags = replace(quality(data, checks, moments.extra_projected), excluded=exclude_flagged)
     if exclude_flagged and flags.flagged.any():
         kept = data.frame.loc[~flags.flagged].reset_index(drop=True)
         data = SurveyData(q, kept, missing=data.missing)
