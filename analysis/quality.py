@@ -124,11 +124,11 @@ class PassChecks:
     combinations that the report's one pass over the rows computes with the scale means
     (:class:`analysis.moments.MomentCache` ``extra``), nearly free.
 
-    Column 0 of :attr:`weights` is a random hash. Each matrix adds two random integer
-    contrasts (summing to 0 over the answers as given; a reverse-keyed item's sign is
+    Column 0 of :attr:`weights` is a random hash. Each matrix adds a random integer
+    contrast (summing to 0 over the answers as given; a reverse-keyed item's sign is
     flipped, since the pass reads it recoded as min + max - x): a straight line gives
-    exactly the target value of both (whole numbers, exact in floating point); the few
-    rows that hit both by chance are told apart by :meth:`straight_lines`.
+    exactly its target value (whole numbers, exact in floating point); the rows that hit
+    it by chance are told apart on the answers by :meth:`straight_lines`.
     """
 
     def __init__(self, data: SurveyData, columns: tuple[str, ...]) -> None:
@@ -140,8 +140,8 @@ class PassChecks:
         weights = [rng.standard_normal(len(columns))]
         targets = []
         for m in self.matrices:
-            for _ in range(2):
-                c = rng.integers(-3, 4, len(m)).astype(np.float64)
+            for _ in range(1):  # one row of n floats per matrix: memory, not time
+                c = rng.integers(-7, 8, len(m)).astype(np.float64)
                 c[0] -= c.sum()  # the contrast of a constant row is 0
                 w = np.zeros(len(columns))
                 target = 0.0
@@ -165,8 +165,7 @@ class PassChecks:
         n = projected.shape[1]
         out = np.zeros(n, dtype=bool)
         for i, m in enumerate(self.matrices):
-            a, b = projected[1 + 2 * i], projected[2 + 2 * i]
-            rows = np.flatnonzero((a == self.targets[2 * i]) & (b == self.targets[2 * i + 1]))
+            rows = np.flatnonzero(projected[1 + i] == self.targets[i])
             if len(rows):  # confirm on the answers themselves
                 first = self.data._numbers(m[0])[rows]
                 same = np.ones(len(rows), dtype=bool)
