@@ -30,6 +30,7 @@ from .model import (
     Section,
     slot_name,
 )
+from .settings import MISSING_METHODS, SEGMENT_ROLES, AnalysisSettings, has_cycle
 
 DEFAULT_LANGUAGES = ("en", "zh")
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -268,6 +269,7 @@ class _Reader:
                 "segments",
                 "access",
                 "page_size",
+                "analysis",
             ),
         )
         if "languages" in top:
@@ -319,6 +321,11 @@ class _Reader:
                     f"page_size counts answers per page and must be between {least} (the "
                     f"answers of one item) and {MAX_PAGE_ANSWERS}",
                 )
+        analysis = (
+            self.read_analysis(top["analysis"], measures, dimensions, outcomes)
+            if "analysis" in top
+            else AnalysisSettings()
+        )
         return Questionnaire(
             id=qid,
             title=title,
@@ -333,6 +340,7 @@ class _Reader:
             access=access,  # type: ignore[arg-type]
             page_size=page_size,
             source=self.source,
+            analysis=analysis,
         )
 
     def identifier_with_dashes(self, node: yaml.Node) -> str:
@@ -563,7 +571,7 @@ class _Reader:
                 entry,
                 "a segment",
                 required=("id", "title", "choices"),
-                optional=("required", "hidden", "default"),
+                optional=("required", "hidden", "default", "role"),
             )
             sid = self.identifier(fields["id"], "segment id")
             where = f"segment '{sid}'"
@@ -580,6 +588,13 @@ class _Reader:
                 if "required" in fields
                 else False
             )
+            role = None
+            if "role" in fields:
+                role = self.choice_of(fields["role"], f"{where}: role", SEGMENT_ROLES)
+                if any(i.role == role for i in items):
+                    raise self.fail(
+                        fields["role"], f"{where}: only one segment can have the role '{role}'"
+                    )
             hidden = (
                 self.boolean(fields["hidden"], f"{where}: hidden") if "hidden" in fields else False
             )
@@ -605,6 +620,7 @@ class _Reader:
                 hidden=hidden,
                 default=default,
                 line=_line(entry),
+                role=role,
             )
             self.answer_columns[sid] = item
             items.append(item)
@@ -612,3 +628,63 @@ class _Reader:
             return ()
         # The section's heading ("About you") is interface text, translated by Flask-Babel.
         return (Section("segments", "segments", {}, tuple(items)),)
+
+    def read_analysis(
+        self,
+        node: yaml.Node,
+        measures: tuple[Measure, ...],
+        dimensions: tuple[Section, ...],
+        outcomes: tuple[Section, ...],
+    ) -> AnalysisSettings:
+        """The ``analysis:`` settings: the missing-data method and the index's path model."""
+        fields = self.mapping(node, "analysis", optional=("missing", "paths"))
+        missing = (
+            self.choice_of(fields["missing"], "analysis.missing", MISSING_METHODS)
+            if "missing" in fields
+            else "listwise"
+        )
+        constructs = {d.id for d in dimensions}
+        constructs |= {f"{m.id}_{d.id}" for m in measures for d in dimensions}
+        constructs |= {o.id for o in outcomes if any(i.kind == "scale" for i in o.items)}
+        paths: list[tuple[str, str]] = []
+        lines: dict[tuple[str, str], int] = {}
+        path_nodes = (
+            self.sequence(fields["paths"], "analysis.paths", allow_empty=True)
+            if "paths" in fields
+            else []
+        )
+        for entry in path_nodes:
+            ends = self.sequence(entry, "analysis.paths: a path")
+            if len(ends) != 2:
+                raise self.fail(entry, "analysis.paths: a path is a pair [from, to]")
+            pair = []
+            for end in ends:
+                name = self.scalar(end, "analysis.paths: a construct")
+                if name not in constructs:
+                    hint = difflib.get_close_matches(str(name), sorted(constructs), n=1)
+                    suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                    raise self.fail(
+                        end,
+                        f"analysis.paths: unknown construct {name!r}{suggestion}; use a "
+                        "dimension id, <measure id>_<dimension id> or an outcome id with "
+                        "scale items",
+                    )
+                pair.append(name)
+            path = (pair[0], pair[1])
+            if path[0] == path[1]:
+                raise self.fail(entry, f"analysis.paths: '{path[0]}' cannot lead to itself")
+            if path in lines:
+                raise self.fail(
+                    entry,
+                    f"analysis.paths: {path[0]} -> {path[1]} is given twice "
+                    f"(first on line {lines[path]})",
+                )
+            lines[path] = _line(entry)
+            paths.append(path)
+            if has_cycle(paths):
+                raise self.fail(
+                    entry,
+                    f"analysis.paths: {path[0]} -> {path[1]} closes a loop; the path model "
+                    "must be recursive (no construct may lead back to itself)",
+                )
+        return AnalysisSettings(missing=missing, paths=tuple(paths))  # type: ignore[arg-type]

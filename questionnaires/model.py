@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # pragma: no cover
     from .kinds import Kind
 
+from .settings import AnalysisSettings
+
 Text = Mapping[str, str]
 """A translated text: language code -> text."""
 
@@ -128,6 +130,7 @@ class Item:
     hidden: bool = False  # segments: never shown, set by an invitation, a link or default
     default: str | None = None  # segments: the choice stored when nothing else sets it
     line: int = 0  # where the item is defined, for messages
+    role: str | None = None  # segments: "wave" marks the survey wave
 
     @property
     def type(self) -> Kind:
@@ -225,6 +228,7 @@ class Questionnaire:
     access: Literal["open", "invitation"] = "open"
     page_size: int = DEFAULT_PAGE_ANSWERS  # answers per page, at most MAX_PAGE_ANSWERS
     source: str = ""  # the file it was read from
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
     # -- structure ---------------------------------------------------------------
     @cached_property

@@ -118,7 +118,8 @@ class Survey(db.Model):
 @event.listens_for(Survey, "refresh")
 def _forget_current(target: Survey, *args) -> None:
     """An expired survey (after a commit) looks its current version up again."""
-    target.forget_current()
+    if target is not None:
+        target.forget_current()
 
 
 class QuestionnaireVersion(db.Model):
