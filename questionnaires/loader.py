@@ -432,7 +432,7 @@ class _Reader:
     ) -> Item:
         optional = ["reverse", "required", "show_if"]
         if section_kind == "questions":
-            optional.append("type")
+            optional += ["personal", "type"]
             optional += sorted({key for kind in KINDS.values() for key in kind.options})
         fields = self.mapping(node, f"{where}: an item", required=("id", "text"), optional=optional)
         iid = self.identifier(fields["id"], f"{where}: item id")
@@ -445,7 +445,7 @@ class _Reader:
         )
         kind = KINDS[name]
         for key in fields:
-            if key in optional[3:] and key != "type" and key not in kind.options:
+            if key in optional[5:] and key not in kind.options:
                 takers = [k.name for k in KINDS.values() if key in k.options]
                 raise self.fail(
                     fields[key], f"{where}: '{key}' is only for {' and '.join(takers)} items"
@@ -464,6 +464,11 @@ class _Reader:
             else kind.default_required
         )
         attributes = kind.declare(self, fields, where)
+        personal = (
+            self.boolean(fields["personal"], f"{where}: personal")
+            if "personal" in fields
+            else kind.default_personal
+        )
         show_if = self.read_condition(fields["show_if"], where) if "show_if" in fields else None
         item = Item(
             id=iid,
@@ -473,6 +478,7 @@ class _Reader:
             reverse=reverse,
             show_if=show_if,
             line=_line(node),
+            personal=personal,
             **attributes,
         )
         self.register_columns(node, item, measures if section_kind == "dimension" else ())
@@ -571,7 +577,7 @@ class _Reader:
                 entry,
                 "a segment",
                 required=("id", "title", "choices"),
-                optional=("required", "hidden", "default", "role"),
+                optional=("required", "hidden", "default", "role", "personal"),
             )
             sid = self.identifier(fields["id"], "segment id")
             where = f"segment '{sid}'"
@@ -621,6 +627,11 @@ class _Reader:
                 default=default,
                 line=_line(entry),
                 role=role,
+                personal=(
+                    self.boolean(fields["personal"], f"{where}: personal")
+                    if "personal" in fields
+                    else False
+                ),
             )
             self.answer_columns[sid] = item
             items.append(item)

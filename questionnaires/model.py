@@ -131,6 +131,9 @@ class Item:
     default: str | None = None  # segments: the choice stored when nothing else sets it
     line: int = 0  # where the item is defined, for messages
     role: str | None = None  # segments: "wave" marks the survey wave
+    # Personal data (a name, a phone, free text that may identify): masked for staff
+    # without the personal-data grant. Open text is personal unless declared otherwise.
+    personal: bool = False
 
     @property
     def type(self) -> Kind:

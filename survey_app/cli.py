@@ -38,6 +38,7 @@ def register_cli(app: Flask) -> None:
         create_user_command,
         disable_user_command,
         audit_verify,
+        demo_accounts,
     ):
         app.cli.add_command(command)
 
@@ -364,3 +365,25 @@ def audit_verify() -> None:
     if not result.ok:
         fail(f"audit log entry {result.first_bad} does not match: {result.reason}")
     click.echo(f"audit log intact: {result.entries} entries")
+
+
+@click.command("demo-accounts")
+def demo_accounts() -> None:
+    """Create (or give new random passwords to) one demo account per role, in the default
+    unit, and print their logins. Only accounts of the reserved domain demo.invalid."""
+    import secrets
+
+    from .auth.services import create_user, find_user, set_password
+
+    click.echo(f"Staff pages: {external_url('auth.login')}")
+    for role in ROLES:
+        email = f"{role.replace('_', '-')}@demo.invalid"
+        password = secrets.token_urlsafe(12)
+        user = find_user(email)
+        if user is None:
+            units = () if role in ("admin", "executive") else ("default",)
+            create_user(email, password, role, units, personal=role in ("admin", "researcher"))
+        else:
+            set_password(user, password, reset=True)
+        click.echo(f"  {role:<11} {email:<28} {password}")
+    db.session.commit()
