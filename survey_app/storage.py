@@ -12,19 +12,19 @@ PostgreSQL alike; a submission writes one row. Open-text answers go to a JSON co
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from questionnaires import Column, Questionnaire
 from questionnaires.kinds import MISSING, Problem
 
 from .extensions import db
-from .models import QuestionnaireVersion
+from .models import QuestionnaireVersion, Response
 
 DTYPE = np.dtype("<i2")
 META_COLUMNS = ("response_id", "submitted_at", "lang")
@@ -139,7 +139,7 @@ def responses_frame(
     ``version`` (the number each response was given under), ``started_at``,
     ``submitted_at`` (UTC), ``lang``, ``complete``.
     """
-    statuses = ["complete", "in_progress"] if include_incomplete else ["complete"]
+    statuses = _statuses(include_incomplete)
     chosen = series_versions(survey_id, version)
     if questionnaire is None:
         if not chosen:
@@ -148,6 +148,21 @@ def responses_frame(
     versions = {v.id: v for v in chosen}
     fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
     batches = fetch(survey_id, statuses, include_text, versions) if versions else []
+    return _frame_of(batches, versions, questionnaire, include_text, metadata)
+
+
+def _statuses(include_incomplete: bool) -> list[str]:
+    return ["complete", "in_progress"] if include_incomplete else ["complete"]
+
+
+def _frame_of(
+    batches: list[_Batch],
+    versions: Mapping[int, QuestionnaireVersion],
+    questionnaire: Questionnaire,
+    include_text: bool,
+    metadata: bool,
+) -> pd.DataFrame:
+    """One wide frame of ``batches`` (responses of several versions), in id order."""
     frames = [
         _version_frame(versions[batch.version_id], questionnaire, batch, include_text, metadata)
         for batch in batches
@@ -162,6 +177,72 @@ def responses_frame(
         return frames[0]
     frame = pd.concat(frames, ignore_index=True).sort_values("response_id", ignore_index=True)
     return _restore_types(frame, questionnaire)
+
+
+EXPORT_CHUNK = 50_000
+
+
+def iter_frames(
+    survey_id: str,
+    questionnaire: Questionnaire | None = None,
+    *,
+    version: int | None = None,
+    include_text: bool = True,
+    include_incomplete: bool = False,
+    metadata: bool = False,
+    chunk: int = EXPORT_CHUNK,
+    after: int = 0,
+) -> Iterator[pd.DataFrame]:
+    """:func:`responses_frame` in pieces of at most ``chunk`` responses, in id order,
+    starting after response id ``after``: memory stays flat whatever the survey's size.
+
+    The responses are read on a connection of their own. On PostgreSQL it holds one
+    REPEATABLE READ snapshot, so every piece comes from the same state of the data
+    (answers stored meanwhile are not half in); on SQLite each piece is its own short
+    read, so that customers' submissions are never held up by a long export.
+    """
+    chosen = series_versions(survey_id, version)
+    if questionnaire is None:
+        if not chosen:
+            raise LookupError(f"no survey {survey_id}")
+        questionnaire = chosen[-1].questionnaire
+    versions = {v.id: v for v in chosen}
+    if not versions:
+        return
+    for v in chosen:
+        v.questionnaire  # noqa: B018  (parsed here, not in the middle of the read)
+    statuses = _statuses(include_incomplete)
+    if db.engine.dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ"}
+        with db.engine.connect().execution_options(**options) as connection:
+            connection.exec_driver_sql("SELECT 1")  # begins the snapshot's transaction
+            driver = connection.connection.driver_connection
+            for batches in _chunks_postgresql(
+                driver, survey_id, statuses, include_text, versions, chunk, after
+            ):
+                yield _frame_of(batches, versions, questionnaire, include_text, metadata)
+    else:
+        with db.engine.connect() as connection:
+            for batches in _chunks_rows(
+                connection, survey_id, statuses, include_text, versions, chunk, after
+            ):
+                yield _frame_of(batches, versions, questionnaire, include_text, metadata)
+
+
+def count_responses(
+    survey_id: str, *, version: int | None = None, include_incomplete: bool = False
+) -> int:
+    """How many responses :func:`iter_frames` reads (before any filter)."""
+    chosen = series_versions(survey_id, version)
+    if not chosen:
+        return 0
+    query = select(func.count()).where(
+        Response.survey_id == survey_id,
+        Response.status.in_(_statuses(include_incomplete)),
+        Response.version_id.in_([v.id for v in chosen]),
+        Response.test.is_(False),
+    )
+    return db.session.scalar(query) or 0
 
 
 def stored_codes(
@@ -214,13 +295,29 @@ def _fetch_postgresql(
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
 ) -> list[_Batch]:
+    """Every response of ``versions`` in one list of batches (one per version)."""
+    connection = db.session.connection().connection.driver_connection
+    chunks = _chunks_postgresql(connection, survey_id, statuses, include_text, versions, CHUNK)
+    return _merged(chunks)
+
+
+def _chunks_postgresql(
+    connection: Any,
+    survey_id: str,
+    statuses: list[str],
+    include_text: bool,
+    versions: Mapping[int, QuestionnaireVersion],
+    chunk: int,
+    after: int = 0,
+) -> Iterator[list[_Batch]]:
     """Let the server pack each chunk of responses into one bytea of fixed-width records
     (id, completion time, answers), read with a numpy structured dtype: one round trip
     per chunk instead of a Python object per row, which dominated the load time.
 
     The aggregates carry no ORDER BY (sorting them spilled to disk and doubled the time);
     all aggregates of a group see its rows in the same order, so they stay aligned, and
-    :func:`_in_id_order` restores id order if the server did not keep it.
+    :func:`_in_id_order` restores id order if the server did not keep it. Yields the
+    batches of each chunk (one per version present in it), chunks in id order.
     """
     texts = ", array_agg(texts::text)" if include_text else ""
     text_column = ", texts" if include_text else ""
@@ -237,15 +334,13 @@ def _fetch_postgresql(
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
-    parts: dict[int, list[_Batch]] = {}
-    after = 0
-    driver = db.session.connection().connection.driver_connection
-    with driver.cursor(binary=True) as cursor:
+    with connection.cursor(binary=True) as cursor:
         while True:
             rows = cursor.execute(
-                query, (survey_id, statuses, list(versions), after, CHUNK)
+                query, (survey_id, statuses, list(versions), after, chunk)
             ).fetchall()
             seen = 0
+            batches = []
             for row in rows:
                 record = np.dtype(
                     [
@@ -266,12 +361,22 @@ def _fetch_postgresql(
                     records["started"].astype(np.float64),
                 )
                 ordered = _in_id_order(batch)
-                parts.setdefault(row[0], []).append(ordered)
+                batches.append(ordered)
                 seen += len(records)
                 after = max(after, int(ordered.ids[-1]))
-            if seen < CHUNK:
+            if batches:
+                yield batches
+            if seen < chunk:
                 break
-    return [_merge(chunks) for chunks in parts.values()]
+
+
+def _merged(chunks: Iterable[list[_Batch]]) -> list[_Batch]:
+    """The batches of all chunks joined into one batch per version."""
+    parts: dict[int, list[_Batch]] = {}
+    for batches in chunks:
+        for batch in batches:
+            parts.setdefault(batch.version_id, []).append(batch)
+    return [_merge(pieces) for pieces in parts.values()]
 
 
 def _in_id_order(batch: _Batch) -> _Batch:
@@ -286,7 +391,22 @@ def _fetch_rows(
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
 ) -> list[_Batch]:
-    """Portable fallback (SQLite): stream the rows chunk by chunk, epochs computed in SQL."""
+    """Portable fallback (SQLite): every response of ``versions``, one batch per version."""
+    connection = db.session.connection()
+    return _merged(_chunks_rows(connection, survey_id, statuses, include_text, versions, CHUNK))
+
+
+def _chunks_rows(
+    connection: Any,
+    survey_id: str,
+    statuses: list[str],
+    include_text: bool,
+    versions: Mapping[int, QuestionnaireVersion],
+    chunk: int,
+    after: int = 0,
+) -> Iterator[list[_Batch]]:
+    """Stream the rows chunk by chunk (epochs computed in SQL); yields each chunk's
+    batches, one per version present in it."""
     epoch = "(julianday({}) - 2440587.5) * 86400.0"
     texts = ", texts" if include_text else ""
     query = text(
@@ -295,19 +415,18 @@ def _fetch_rows(
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
         "AND id > :after AND NOT test ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
-    columns: dict[int, list[list]] = {}
-    after = 0
     while True:
-        result = db.session.execute(
+        result = connection.execute(
             query,
             {
                 "survey": survey_id,
                 "statuses": statuses,
                 "versions": list(versions),
                 "after": after,
-                "chunk": CHUNK,
+                "chunk": chunk,
             },
         )
+        columns: dict[int, list[list]] = {}
         seen = 0
         for row in result:
             lists = columns.get(row[0])
@@ -317,20 +436,21 @@ def _fetch_rows(
                 target.append(value)
             after = row[1]
             seen += 1
-        if seen < CHUNK:
+        if columns:
+            yield [
+                _Batch(
+                    vid,
+                    np.asarray(ids, dtype=np.int64),
+                    np.asarray(epochs, dtype=np.float64),
+                    langs,
+                    np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(ids), -1),
+                    texts_ if include_text else [],
+                    np.asarray(started, dtype=np.float64),
+                )
+                for vid, (ids, epochs, langs, blobs, started, texts_) in columns.items()
+            ]
+        if seen < chunk:
             break
-    return [
-        _Batch(
-            vid,
-            np.asarray(ids, dtype=np.int64),
-            np.asarray(epochs, dtype=np.float64),
-            langs,
-            np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(ids), -1),
-            texts_ if include_text else [],
-            np.asarray(started, dtype=np.float64),
-        )
-        for vid, (ids, epochs, langs, blobs, started, texts_) in columns.items()
-    ]
 
 
 def _merge(chunks: list[_Batch]) -> _Batch:

@@ -33,7 +33,16 @@ from survey_app.models.audit import DROP_TRIGGERS, GENESIS, TRIGGERS
 from survey_app.surveys.services import store_questionnaire
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-TABLES = ("response", "invitation", "questionnaire_version", "survey", "user_unit", "staff_user")
+TABLES = (
+    "job",
+    "api_token",
+    "response",
+    "invitation",
+    "questionnaire_version",
+    "survey",
+    "user_unit",
+    "staff_user",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

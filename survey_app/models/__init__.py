@@ -2,6 +2,7 @@
 
 from .accounts import DEFAULT_UNIT, ROLES, Unit, User, user_unit
 from .audit import AuditEntry, AuditHead
+from .jobs import JOB_KINDS, JOB_STATES, Job
 from .surveys import (
     STATUSES,
     SURVEY_STATES,
@@ -12,15 +13,20 @@ from .surveys import (
     aware,
     utcnow,
 )
+from .tokens import ApiToken
 
 __all__ = [
     "DEFAULT_UNIT",
+    "JOB_KINDS",
+    "JOB_STATES",
     "ROLES",
     "STATUSES",
     "SURVEY_STATES",
+    "ApiToken",
     "AuditEntry",
     "AuditHead",
     "Invitation",
+    "Job",
     "QuestionnaireVersion",
     "Response",
     "Survey",

@@ -174,6 +174,7 @@ class Response(db.Model):
         CheckConstraint(f"status IN {STATUSES}", name="response_status"),
         CheckConstraint("page >= 1", name="response_page"),
         Index("ix_response_survey_status", "survey_id", "status"),
+        UniqueConstraint("survey_id", "import_ref", name="uq_response_import_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -191,6 +192,9 @@ class Response(db.Model):
     preset: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # A staff preview: answered like a customer, kept out of data, exports and reports
     test: Mapped[bool] = mapped_column(default=False)
+    # An imported row: ``id:<response id in the file>`` or ``fp:<fingerprint of the row>``,
+    # so that importing the same file again adds nothing (see survey_app.imports).
+    import_ref: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
