@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(postgresql chromium
     r-base-core r-cran-psych r-cran-lavaan r-cran-gparotation
-    r-cran-jsonlite r-cran-sandwich r-cran-car r-cran-mass)
+    r-cran-jsonlite r-cran-sandwich r-cran-car r-cran-mass
+    r-cran-haven pspp)
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
     SUDO="sudo"

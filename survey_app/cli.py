@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def register_cli(app: Flask) -> None:
+    from .exports.cli import export_command, export_questionnaire
+
     for command in (
         init_db,
         load_questionnaire_command,
@@ -39,6 +41,8 @@ def register_cli(app: Flask) -> None:
         disable_user_command,
         audit_verify,
         demo_accounts,
+        export_command,
+        export_questionnaire,
     ):
         app.cli.add_command(command)
 

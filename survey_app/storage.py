@@ -190,10 +190,11 @@ def iter_frames(
     include_text: bool = True,
     include_incomplete: bool = False,
     metadata: bool = False,
-    chunk: int = EXPORT_CHUNK,
+    chunk: int | None = None,
     after: int = 0,
 ) -> Iterator[pd.DataFrame]:
-    """:func:`responses_frame` in pieces of at most ``chunk`` responses, in id order,
+    """:func:`responses_frame` in pieces of at most ``chunk`` responses (default
+    :data:`EXPORT_CHUNK`), in id order,
     starting after response id ``after``: memory stays flat whatever the survey's size.
 
     The responses are read on a connection of their own. On PostgreSQL it holds one
@@ -212,6 +213,7 @@ def iter_frames(
     for v in chosen:
         v.questionnaire  # noqa: B018  (parsed here, not in the middle of the read)
     statuses = _statuses(include_incomplete)
+    chunk = chunk or EXPORT_CHUNK
     if db.engine.dialect.name == "postgresql":
         options = {"isolation_level": "REPEATABLE READ"}
         with db.engine.connect().execution_options(**options) as connection:
@@ -405,13 +407,13 @@ def _chunks_rows(
     chunk: int,
     after: int = 0,
 ) -> Iterator[list[_Batch]]:
-    """Stream the rows chunk by chunk (epochs computed in SQL); yields each chunk's
-    batches, one per version present in it."""
-    epoch = "(julianday({}) - 2440587.5) * 86400.0"
+    """Stream the rows chunk by chunk; yields each chunk's batches, one per version
+    present in it. Times are read as stored (text) and turned into epochs here:
+    SQLite's own date functions keep only milliseconds."""
     texts = ", texts" if include_text else ""
     query = text(
-        f"SELECT version_id, id, {epoch.format('completed_at')}, lang, answers, "
-        f"{epoch.format('created_at')}{texts} FROM response "
+        "SELECT version_id, id, completed_at, lang, answers, "
+        f"created_at{texts} FROM response "
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
         "AND id > :after AND NOT test ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
@@ -441,16 +443,24 @@ def _chunks_rows(
                 _Batch(
                     vid,
                     np.asarray(ids, dtype=np.int64),
-                    np.asarray(epochs, dtype=np.float64),
+                    _epochs(epochs),
                     langs,
                     np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(ids), -1),
                     texts_ if include_text else [],
-                    np.asarray(started, dtype=np.float64),
+                    _epochs(started),
                 )
                 for vid, (ids, epochs, langs, blobs, started, texts_) in columns.items()
             ]
         if seen < chunk:
             break
+
+
+def _epochs(stamps: list[Any]) -> np.ndarray:
+    """Stored UTC times (text, or datetimes from a driver that parses them) as seconds
+    since 1970, NaN where there is none."""
+    moments = pd.to_datetime(pd.Series(stamps, dtype=object), format="ISO8601", utc=True)
+    nanoseconds = moments.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return np.where(moments.isna().to_numpy(), np.nan, nanoseconds / 1e9)
 
 
 def _merge(chunks: list[_Batch]) -> _Batch:

@@ -74,6 +74,9 @@ class Kind:
     template: ClassVar[str] = ""  # under templates/surveys/kinds/
     seconds: ClassVar[float] = 6.0  # a rough time to answer, for "about N minutes"
     frame_dtype: ClassVar[str] = "float"  # float, category or string in the analysis frame
+    # What a codebook calls the answers: ordinal, nominal, binary or text (and how SPSS
+    # measures them)
+    codebook_type: ClassVar[str] = "ordinal"
 
     # -- declared ---------------------------------------------------------------------
     def declare(self, reader: Any, fields: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -136,6 +139,20 @@ class Kind:
         if old.kind != new.kind:
             return f"its kind changed from {old.kind} to {new.kind}"
         return None
+
+    # -- exported and imported -----------------------------------------------------------
+    def value_labels(self, column: Column) -> list[tuple[Any, int, Mapping[str, str] | str]]:
+        """The labelled values of a column: (value as a CSV gives it, its number in SPSS
+        and Stata files, its label). A label is a text by language from the
+        questionnaire, or the key of an interface text (``chosen``, ``not_chosen``)."""
+        return []
+
+    def cells_to_raw(self, item: Item, base: str, cells: Mapping[str, str]) -> Any:
+        """The cells of one answer slot in an imported row (column -> text; ``""`` is a
+        blank cell) as the web form posts them, for :meth:`parse`. Raises
+        :class:`Problem` (with ``column``) for cells that cannot be read together."""
+        value = cells.get(base, "")
+        return [value] if value != "" else []
 
     # -- shown --------------------------------------------------------------------------
     def answer_count(self, item: Item) -> int:

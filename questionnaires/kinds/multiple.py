@@ -16,6 +16,7 @@ class MultipleKind(Kind):
     default_required: ClassVar[bool] = False
     template: ClassVar[str] = "surveys/kinds/multiple.html"
     seconds: ClassVar[float] = 8.0
+    codebook_type: ClassVar[str] = "binary"
 
     def declare(self, reader, fields, where):
         return {"choices": reader.read_choices(fields["choices"], where)}
@@ -49,6 +50,23 @@ class MultipleKind(Kind):
 
     def form_values(self, value) -> list[str]:
         return sorted(value or ())
+
+    def value_labels(self, column):
+        return [(0, 0, "not_chosen"), (1, 1, "chosen")]
+
+    def cells_to_raw(self, item, base, cells):
+        """The option columns (1 chosen, 0 not, all blank unanswered) as chosen ids."""
+        values = {c.id: cells.get(f"{base}_{c.id}", "") for c in item.choices}
+        given = [cid for cid, v in values.items() if v != ""]
+        if not given:
+            return None
+        for cid, value in values.items():
+            if value not in ("0", "1"):
+                column = f"{base}_{cid}"
+                if value == "":
+                    raise Problem("format", column=column)  # blank beside answered options
+                raise Problem("choice", column=column)
+        return [cid for cid, value in values.items() if value == "1"]
 
     def to_code(self, column, value) -> int:
         if isinstance(value, bool) or value not in (0, 1):

@@ -59,6 +59,10 @@ class ScaleKind(Kind):
         good = whole & (numbers >= scale.min) & (numbers <= scale.max)
         return np.where(present & good, np.nan_to_num(numbers), 0).astype(np.int64), present & ~good
 
+    def value_labels(self, column):
+        """The scale's anchors (``scale.labels``), on every item of the scale."""
+        return [(point, point, text) for point, text in sorted(column.item.scale.labels.items())]
+
     def compatible(self, old, new):
         reason = super().compatible(old, new)
         if reason:

@@ -16,6 +16,7 @@ class SingleKind(Kind):
     template: ClassVar[str] = "surveys/kinds/single.html"
     seconds: ClassVar[float] = 5.0
     frame_dtype: ClassVar[str] = "category"
+    codebook_type: ClassVar[str] = "nominal"
 
     def declare(self, reader, fields, where):
         return {"choices": reader.read_choices(fields["choices"], where)}
@@ -41,6 +42,9 @@ class SingleKind(Kind):
 
     def form_values(self, value) -> list[str]:
         return [] if value is None else [value]
+
+    def value_labels(self, column):
+        return [(c.id, c.code, c.title) for c in column.item.choices]
 
     def codes(self, column, values: pd.Series):
         lookup = {c.id: c.code for c in column.item.choices}

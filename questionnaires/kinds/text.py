@@ -20,6 +20,7 @@ class TextKind(Kind):
     template: ClassVar[str] = "surveys/kinds/text.html"
     seconds: ClassVar[float] = 30.0
     frame_dtype: ClassVar[str] = "string"
+    codebook_type: ClassVar[str] = "text"
 
     def declare(self, reader, fields, where):
         if "max_length" not in fields:
