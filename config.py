@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,6 +55,12 @@ class Config:
     # Rate limits count in this process's memory unless a shared storage is named
     # (redis://host:6379 when several processes or machines serve one survey).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # Files of exports and imports run in the background (default: instance/jobs); a
+    # folder every server process can read when several serve one database.
+    JOB_FOLDER = os.environ.get("JOB_FOLDER") or None
+    JOBS_SYNC = False  # True: jobs run inside the request that starts them
+    # Uploads of response files (CSV, XLSX) for import
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES") or 200 * 1024 * 1024)
 
 
 class TestConfig(Config):
@@ -62,3 +69,5 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
+    JOB_FOLDER = os.path.join(tempfile.gettempdir(), "survey-test-jobs")
+    JOBS_SYNC = True  # a test that wants a background thread says so

@@ -67,6 +67,13 @@ def template_helpers() -> dict[str, Any]:
         "language_names": [(c, LANGUAGE_NAMES.get(c, c)) for c in Config.LANGUAGES],
         "may": may,
         "state_names": {"draft": _l("draft"), "open": _l("open"), "closed": _l("closed")},
+        "job_states": {
+            "queued": _l("waiting"),
+            "running": _l("running"),
+            "done": _l("done"),
+            "failed": _l("failed"),
+        },
+        "job_kinds": {"export": _l("Export"), "import": _l("Import of responses")},
         "staff_links": lambda survey: links_for(survey, current_user),
     }
 
@@ -114,11 +121,13 @@ def create_app(
     from .admin import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
+    from .exports import bp as exports_bp
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(exports_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",

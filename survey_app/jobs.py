@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,17 @@ PROGRESS_EVERY = 0.5  # seconds between progress writes
 _threads: set[threading.Thread] = set()
 _lock = threading.Lock()
 
-Work = Callable[[Job, Callable[[int], None]], dict[str, Any]]
+
+@dataclass
+class Outcome:
+    """What a finished job leaves: its result (JSON-ready) and its file, if any."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+    file_name: str = ""
+
+
+Work = Callable[[Job, Callable[[int], None]], Outcome]
 
 
 def new_job(kind: str, survey: Survey, user: Any, options: dict, total: int = 0) -> Job:
@@ -58,7 +69,8 @@ def folder(kind: str) -> Path:
 
 def start(job_id: str, work: Work) -> None:
     """Run ``work(job, progress)`` for the committed job ``job_id``: in a thread, or
-    at once under ``JOBS_SYNC``. ``work`` returns the job's result (JSON-ready)."""
+    at once under ``JOBS_SYNC``. ``work`` returns the job's :class:`Outcome`; a
+    :class:`ValueError` it raises is the message the job fails with."""
     app = current_app._get_current_object()
     if app.config.get("JOBS_SYNC"):
         _run(app, job_id, work)
@@ -88,11 +100,12 @@ def _run(app: Flask, job_id: str, work: Work) -> None:
             job.updated_at = utcnow()
             db.session.commit()
             reporter = _Progress(job_id)
-            result = work(job, reporter)
+            outcome = work(job, reporter)
             reporter.flush()
             job = db.session.get(Job, job_id)
             job.status = "done"
-            job.result = result
+            job.result = outcome.result
+            job.path, job.file_name = outcome.path, outcome.file_name
             job.finished_at = job.updated_at = utcnow()
             db.session.commit()
             log.info("job %s (%s of %s) done", job_id, job.kind, job.survey_id)

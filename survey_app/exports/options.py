@@ -64,6 +64,28 @@ class ExportOptions:
     def extension(self) -> str:
         return EXTENSIONS[self.format]
 
+    def to_args(self) -> dict[str, Any]:
+        """The options as :func:`make_options` takes them (what a job stores)."""
+        selection = self.selection
+        return {
+            "fmt": self.format,
+            "where": [
+                f"{name}={value}"
+                for name, values in sorted(selection.segments.items())
+                for value in sorted(values)
+            ],
+            "since": selection.since.isoformat() if selection.since else None,
+            "until": selection.until.isoformat() if selection.until else None,
+            "version": selection.version,
+            "include_incomplete": selection.include_incomplete,
+            "layout": self.layout,
+            "reverse_coded": self.reverse_coded,
+            "scores": self.scores,
+            "bom": self.bom,
+            "lang": self.lang,
+            "missing_code": self.missing_code,
+        }
+
     def describe(self) -> dict[str, Any]:
         """The options as JSON-ready data (the audit log and the job record them)."""
         return {

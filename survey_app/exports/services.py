@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,13 @@ import pandas as pd
 from analysis.data import SurveyData
 from questionnaires import Questionnaire
 
-from .. import audit
-from ..models import Survey
+from .. import audit, jobs
+from ..auth.policy import sees_personal
+from ..extensions import db
+from ..models import Job, Survey
 from ..storage import count_responses, iter_frames, series_versions
 from .columns import ExportColumn, codebook, export_columns, interface_text
-from .options import ExportError, ExportOptions
+from .options import ExportError, ExportOptions, make_options
 from .writers import WRITERS, write_codebook
 
 log = logging.getLogger(__name__)
@@ -158,6 +161,38 @@ def audit_export(plan: ExportPlan, **extra: Any) -> None:
 
 
 Progress = Callable[[int], None]
+KEEP_FILES = timedelta(days=1)  # export files of the page and the API are deleted after
+
+
+def start_export_job(survey: Survey, options: ExportOptions, user: Any) -> Job:
+    """Check an export asked for on the staff page or through the API, record it (the
+    job and its audit entry) and start it in the background. Raises
+    :class:`ExportError`; commits."""
+    personal = sees_personal(user)
+    plan = plan_export(survey, options, personal=personal)
+    jobs.prune("export", KEEP_FILES)
+    job = jobs.new_job(
+        "export",
+        survey,
+        user,
+        {"args": options.to_args(), "personal": personal, "describe": options.describe()},
+        total=plan.total,
+    )
+    db.session.flush()
+    audit_export(plan, job=job.id)
+    db.session.commit()
+    jobs.start(job.id, run_export_job)
+    return job
+
+
+def run_export_job(job: Job, progress: Progress) -> jobs.Outcome:
+    """The work of an export job: the same plan again, written to the jobs' folder."""
+    survey = db.session.get(Survey, job.survey_id)
+    options = make_options(survey.questionnaire, **job.options["args"])
+    plan = plan_export(survey, options, personal=job.options["personal"])
+    path = jobs.folder("export") / f"{job.id}.{options.extension}"
+    rows = write_export(plan, path, progress)
+    return jobs.Outcome({"rows": rows, "version": plan.version}, str(path), plan.file_name)
 
 
 def write_export(plan: ExportPlan, path: Path, progress: Progress | None = None) -> int:
