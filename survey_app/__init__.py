@@ -122,12 +122,14 @@ def create_app(
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
     from .exports import bp as exports_bp
+    from .imports import bp as imports_bp
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(imports_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",

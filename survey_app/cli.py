@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 def register_cli(app: Flask) -> None:
     from .exports.cli import export_command, export_questionnaire
+    from .imports.cli import import_responses_command
 
     for command in (
         init_db,
@@ -43,6 +44,7 @@ def register_cli(app: Flask) -> None:
         demo_accounts,
         export_command,
         export_questionnaire,
+        import_responses_command,
     ):
         app.cli.add_command(command)
 

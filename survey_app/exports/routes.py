@@ -3,6 +3,7 @@ an import) with its progress and its file."""
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from flask import abort, g, jsonify, redirect, render_template, request, send_file, url_for
@@ -151,9 +152,10 @@ def send_job_file(job: Job):
     audit.record(f"{job.kind}.download", job.survey_id, {"job": job.id, "file": job.file_name})
     db.session.commit()
     fmt = job.options.get("args", {}).get("fmt", "")
+    guessed = mimetypes.guess_type(job.file_name)[0]
     return send_file(
         path,
-        mimetype=MEDIA_TYPES.get(fmt, "application/octet-stream"),
+        mimetype=MEDIA_TYPES.get(fmt) or guessed or "application/octet-stream",
         as_attachment=True,
         download_name=job.file_name,
         max_age=0,

@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from flask import current_app
@@ -331,24 +332,43 @@ def record_response(
     """Add a response with ``answers`` (column -> canonical value) as given, under the
     current version: for answers checked elsewhere (an import, tests). Never commits."""
     version = survey.current
-    q = version.questionnaire
-    now = utcnow()
-    response = Response(
-        survey_id=survey.id,
-        version_id=version.id,
-        key=key or new_key(),
-        status="complete" if complete else "in_progress",
-        page=len(q.pages),
-        lang=lang,
-        answers=b"",
-        texts={},
-        preset={},
-        created_at=now,
-        completed_at=now if complete else None,
-    )
-    _store(response, q, answers, lang)
+    response = Response(**response_values(version, answers, lang=lang, complete=complete, key=key))
     db.session.add(response)
     return response
+
+
+def response_values(
+    version: QuestionnaireVersion,
+    answers: Mapping[str, Any],
+    *,
+    lang: str,
+    complete: bool = True,
+    key: str | None = None,
+    started_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+    import_ref: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a response row holding checked ``answers`` (column -> canonical
+    value) under ``version``: what :func:`record_response` adds, and what the import
+    inserts in batches. Times default to now."""
+    q = version.questionnaire
+    now = utcnow()
+    started = started_at or submitted_at or now
+    return {
+        "survey_id": version.survey_id,
+        "version_id": version.id,
+        "key": key or new_key(),
+        "status": "complete" if complete else "in_progress",
+        "page": len(q.pages),
+        "lang": lang,
+        "answers": encode(q, answers),
+        "texts": {c.name: answers[c.name] for c in q.text_columns if answers.get(c.name)},
+        "preset": {},
+        "created_at": started,
+        "updated_at": now,
+        "completed_at": (submitted_at or now) if complete else None,
+        "import_ref": import_ref,
+    }
 
 
 def _store(response: Response, q: Questionnaire, answers: Mapping[str, Any], lang: str) -> None:
