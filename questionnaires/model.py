@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .kinds import Kind
+from .kinds import KINDS, Kind
 
 Text = Mapping[str, str]
 """A translated text: language code -> text."""
@@ -132,8 +131,6 @@ class Item:
     @property
     def type(self) -> Kind:
         """The item's kind: everything that differs between question types."""
-        from .kinds import KINDS
-
         return KINDS[self.kind]
 
     def choice(self, choice_id: str) -> Choice | None:
