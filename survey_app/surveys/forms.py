@@ -53,12 +53,23 @@ class AnswerField(Field):
 
 
 class PageForm(FlaskForm):
-    """Base class of the page forms: ``rk`` the signed response key, ``page``, ``nav``."""
+    """Base class of the page forms: ``rk`` the signed response key, ``page``, ``nav``.
+
+    Showing a page needs only these (the answers are drawn by the kinds' templates), so
+    it is rendered with this class itself; the page's class adds its answer fields.
+    """
 
     rk = HiddenField()
     page = HiddenField()
     nav = HiddenField()
     page_def: Page
+
+    class Meta:
+        def get_translations(self, form: Any) -> None:
+            # WTForms' own messages are never shown (a bad form is a 400 page of ours,
+            # answers are checked by the kinds), so its catalogue is not loaded, which
+            # Flask-WTF would otherwise do on every request to translate field labels.
+            return None
 
     def raw(self) -> dict[str, list[str]]:
         """Slot -> posted values, for :func:`questionnaires.answers.check_slots`."""

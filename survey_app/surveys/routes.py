@@ -22,7 +22,7 @@ from ..extensions import db
 from ..links import external_url, query_args
 from ..models import Invitation, QuestionnaireVersion, Response, Survey
 from ..storage import decode, encode
-from .forms import field_name, message, page_form_class
+from .forms import PageForm, field_name, message, page_form_class
 from .services import (
     find_response,
     initial_preset,
@@ -48,6 +48,7 @@ class Visit:
     key: str  # the response key this visit posts under (server-made)
     link: dict[str, str] = field(default_factory=dict)  # segments of a signed open link
     link_token: str | None = None
+    token: str | None = None  # the invitation's token, as its link gives it
 
     @property
     def version(self) -> QuestionnaireVersion:
@@ -70,10 +71,11 @@ class Visit:
         return self.questionnaire.pages_for(frozenset(self.preset))
 
     def url_args(self) -> dict[str, str]:
+        # Only strings the visit holds: after a commit, no expired row is reloaded for a link.
         if self.invitation is not None:
-            return {"t": self.invitation.token}
+            return {"t": self.token or self.invitation.token}
         if self.response is not None:
-            return {"r": self.response.key}
+            return {"r": self.key}  # an open-link response is the one of this key
         return {"s": self.link_token} if self.link_token and self.link else {}
 
 
@@ -88,7 +90,10 @@ def lang() -> str:
 
 
 def get_survey_or_404(survey_id: str) -> Survey:
-    return db.get_or_404(Survey, survey_id, description=_("There is no survey with this address."))
+    survey = db.session.get(Survey, survey_id)
+    if survey is None:
+        abort(404, description=_("There is no survey with this address."))
+    return survey
 
 
 def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
@@ -110,7 +115,8 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
         abort(403)
     if invitation is not None:
         response = find_response(survey, invitation=invitation)
-        return Visit(survey, invitation, response, response.key if response else new_key())
+        key = response.key if response else new_key()
+        return Visit(survey, invitation, response, key, token=token)
     link_token = request.args.get("s")
     link = unsign_segments(survey.questionnaire, link_token)
     if posted_key is not None:
@@ -158,6 +164,7 @@ def take(survey_id: str):
 
 
 def _post(survey: Survey):
+    survey_id = survey.id  # survey, response and invitation are expired once committed
     form_key = request.form.get("rk", "")
     visit = open_visit(survey, posted_key=form_key)
     q = visit.questionnaire
@@ -189,22 +196,22 @@ def _post(survey: Survey):
         stored = stored_answers(visit.response) if visit.response else preset_answers(visit)
         return _render(visit, pages, number, form.raw(), outcome.problems, stored), 422
     if outcome.status == "invalid":
-        return redirect(url_for(".take", survey_id=survey.id, **visit.url_args()))
+        return redirect(url_for(".take", survey_id=survey_id, **visit.url_args()))
     if visit.invitation is None and outcome.response is not None:
         # Remember an unfinished response for this browser; forget it once complete, so
         # a shared device (a kiosk) can take the survey again. A replayed final page
         # still finds the finished response through the key in its form.
         session.permanent = True
         if outcome.status in ("complete", "closed"):
-            session.pop(f"r:{survey.id}", None)
+            session.pop(f"r:{survey_id}", None)
         else:
-            session[f"r:{survey.id}"] = outcome.response.key
+            session[f"r:{survey_id}"] = visit.key
     if outcome.status in ("complete", "closed"):
-        return redirect(url_for(".thanks", survey_id=survey.id, **visit.url_args()))
+        return redirect(url_for(".thanks", survey_id=survey_id, **visit.url_args()))
     args = {"page": outcome.page, **visit.url_args()}
     if outcome.status == "incomplete":
         args["missing"] = "1"
-    return redirect(url_for(".take", survey_id=survey.id, **args))
+    return redirect(url_for(".take", survey_id=survey_id, **args))
 
 
 @bp.get("/s/<sid:survey_id>/thanks")
@@ -236,12 +243,7 @@ def _render(visit: Visit, pages, number: int, values, problems, stored):
     if visit.response is not None:
         resume_url = external_url("surveys.take", survey_id=visit.survey.id, **visit.url_args())
     rk = sign_key(visit.survey.id, visit.response.key if visit.response else visit.key)
-    form = page_form_class(
-        visit.version.sha256,
-        q,
-        frozenset(visit.response.preset if visit.response else visit.link),
-        number,
-    )(formdata=None, data={"rk": rk, "page": number})
+    form = PageForm(formdata=None, data={"rk": rk, "page": number})
     slots = [s for p in pages for s in p.slots]
     return render_template(
         "surveys/page.html",
