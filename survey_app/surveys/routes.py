@@ -26,6 +26,7 @@ from .forms import PageForm, field_name, message, page_form_class
 from .services import (
     find_response,
     initial_preset,
+    load_survey,
     new_key,
     sign_key,
     stored_answers,
@@ -90,7 +91,7 @@ def lang() -> str:
 
 
 def get_survey_or_404(survey_id: str) -> Survey:
-    survey = db.session.get(Survey, survey_id)
+    survey = load_survey(survey_id)
     if survey is None:
         abort(404, description=_("There is no survey with this address."))
     return survey
@@ -101,8 +102,10 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
 
     The response is the one of the invitation (``?t=``), else of the signed key the
     posted form carries, else of the resume link (``?r=``), else the one this browser
-    started. A forged or foreign form key starts a fresh response.
+    started. A forged or foreign form key starts a fresh response. A posted page reads
+    the response locked, for :func:`submit_page`.
     """
+    lock = posted_key is not None
     invitation = None
     token = request.args.get("t")
     if token:
@@ -114,7 +117,7 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
     elif survey.questionnaire.access == "invitation":
         abort(403)
     if invitation is not None:
-        response = find_response(survey, invitation=invitation)
+        response = find_response(survey, invitation=invitation, lock=lock)
         key = response.key if response else new_key()
         return Visit(survey, invitation, response, key, token=token)
     link_token = request.args.get("s")
@@ -123,7 +126,8 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
         key = unsign_key(survey.id, posted_key)
         if key is None:
             return Visit(survey, None, None, new_key(), link, link_token)
-        return Visit(survey, None, find_response(survey, key=key), key, link, link_token)
+        response = find_response(survey, key=key, lock=True)
+        return Visit(survey, None, response, key, link, link_token)
     for key in (request.args.get("r"), session.get(f"r:{survey.id}")):
         if key and KEY_PATTERN.match(key):
             response = find_response(survey, key=key)
@@ -190,6 +194,7 @@ def _post(survey: Survey):
         lang=lang(),
         invitation=visit.invitation,
         preset=visit.link,
+        locked=visit.response is not None,
     )
     visit.response = outcome.response or visit.response
     if outcome.status == "invalid" and outcome.problems:

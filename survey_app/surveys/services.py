@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from questionnaires import Questionnaire
@@ -129,18 +129,43 @@ def create_invitations(
     return invitations
 
 
-# -- responses ----------------------------------------------------------------------------
+# -- surveys and responses ---------------------------------------------------------------
+def load_survey(survey_id: str) -> Survey | None:
+    """The survey with its current version, read in one query (every page view needs
+    both, and ``Survey.current`` then has nothing left to look up)."""
+    row = db.session.execute(
+        select(Survey, QuestionnaireVersion)
+        .outerjoin(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
+        .where(Survey.id == survey_id)
+        .order_by(QuestionnaireVersion.number.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    survey, version = row
+    if version is not None:
+        survey.__dict__["_current"] = version  # where Survey.current keeps what it found
+    return survey
+
+
 def find_response(
-    survey: Survey, *, key: str | None = None, invitation: Invitation | None = None
+    survey: Survey,
+    *,
+    key: str | None = None,
+    invitation: Invitation | None = None,
+    lock: bool = False,
 ) -> Response | None:
-    """The response of an invitation, or of an open-link key, if it exists."""
+    """The response of an invitation, or of an open-link key, if it exists; with
+    ``lock``, read holding its row lock until the transaction ends (see
+    :func:`lock_response`)."""
     if invitation is not None:
-        query = select(Response).where(Response.invitation_id == invitation.id)
+        condition = Response.invitation_id == invitation.id
     elif key:
-        query = select(Response).where(Response.key == key, Response.survey_id == survey.id)
+        condition = and_(Response.key == key, Response.survey_id == survey.id)
     else:
         return None
-    return db.session.scalars(query).first()
+    query = select(Response).where(condition)
+    return db.session.scalars(_for_update(query, condition) if lock else query).first()
 
 
 def initial_preset(
@@ -206,14 +231,17 @@ def lock_response(response_id: int) -> Response:
     no-op UPDATE first takes the database's write lock. Either way a second save of
     the same response waits, then reads what the first one stored.
     """
+    condition = Response.id == response_id
+    return db.session.scalars(_for_update(select(Response).where(condition), condition)).one()
+
+
+def _for_update(query, condition):
+    """``query`` (of the responses meeting ``condition``) reading them locked and fresh."""
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            update(Response).where(Response.id == response_id).values(id=Response.id)
-        )
-        query = select(Response).where(Response.id == response_id)
+        db.session.execute(update(Response).where(condition).values(id=Response.id))
     else:
-        query = select(Response).where(Response.id == response_id).with_for_update()
-    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+        query = query.with_for_update()
+    return query.execution_options(populate_existing=True)
 
 
 def stored_answers(response: Response) -> dict[str, Any]:
@@ -254,6 +282,7 @@ def submit_page(
     lang: str,
     invitation: Invitation | None = None,
     preset: Mapping[str, str] | None = None,
+    locked: bool = False,
 ) -> Outcome:
     """Check and store one page of answers (``raw``: slot -> posted value(s)).
 
@@ -262,10 +291,14 @@ def submit_page(
     answers. *Next* stores the page only if every answer is valid and moves the
     furthest page on; *Back* keeps the valid answers and never moves it. *Next* on the
     last page completes the response if no required, shown question of any page is
-    left unanswered. Commits on success; on refusal nothing is written.
+    left unanswered. Commits on success; on refusal nothing is written. ``locked``:
+    ``response`` was read with its row lock in this transaction
+    (``find_response(..., lock=True)``), so it is not read again.
     """
     try:
-        outcome = _submit(survey, response, key, page, action, raw, lang, invitation, preset)
+        outcome = _submit(
+            survey, response, key, page, action, raw, lang, invitation, preset, locked
+        )
     except BaseException:
         db.session.rollback()
         raise
@@ -276,7 +309,9 @@ def submit_page(
     return outcome
 
 
-def _submit(survey, response, key, number, action, raw, lang, invitation, preset) -> Outcome:
+def _submit(
+    survey, response, key, number, action, raw, lang, invitation, preset, locked
+) -> Outcome:
     if response is None:
         q = survey.questionnaire
         preset = initial_preset(q, invitation, preset)
@@ -288,7 +323,9 @@ def _submit(survey, response, key, number, action, raw, lang, invitation, preset
         if action == "next" and not checked.ok:
             return Outcome("invalid", None, number, checked.problems)
         response = start_response(survey, key=key, lang=lang, invitation=invitation, preset=preset)
-    response = lock_response(response.id)
+        locked = False  # it may be another submission's row: read it locked
+    if not locked:
+        response = lock_response(response.id)
     if response.complete:
         return Outcome("closed", response, number)
     q = response.version.questionnaire
