@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import and_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from questionnaires import Questionnaire
 from questionnaires.answers import check_slots, missing_required
@@ -130,16 +130,61 @@ def create_invitations(
 
 
 # -- surveys and responses ---------------------------------------------------------------
+# The lookups of every page view are built once, with bind parameters: building a
+# statement and its cache key per request cost more CPU than running it.
+_SURVEY_AND_CURRENT = (
+    select(Survey, QuestionnaireVersion)
+    .outerjoin(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
+    .where(Survey.id == bindparam("survey_id"))
+    .order_by(QuestionnaireVersion.number.desc())
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class _ResponseLookup:
+    """The responses meeting some conditions: read as they are, read fresh (the stored
+    row, not the session's copy), read locked (PostgreSQL's ``FOR UPDATE``), and the
+    no-op UPDATE that takes SQLite's write lock instead."""
+
+    plain: Select
+    fresh: Select
+    locked: Select
+    touch: Update
+
+    @classmethod
+    def where(cls, *conditions: Any) -> _ResponseLookup:
+        plain = select(Response).where(*conditions)
+        fresh = plain.execution_options(populate_existing=True)
+        touch = (
+            update(Response)
+            .where(*conditions)
+            .values(id=Response.id)
+            .execution_options(synchronize_session=False)
+        )
+        return cls(plain, fresh, fresh.with_for_update(), touch)
+
+    def one_or_none(self, params: dict[str, Any], *, lock: bool = False) -> Response | None:
+        if not lock:
+            return db.session.scalars(self.plain, params).first()
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.execute(self.touch, params)
+            return db.session.scalars(self.fresh, params).first()
+        return db.session.scalars(self.locked, params).first()
+
+
+# (bind parameters named unlike the columns: an UPDATE reserves the column names)
+_BY_KEY = _ResponseLookup.where(
+    Response.key == bindparam("by_key"), Response.survey_id == bindparam("by_survey")
+)
+_BY_INVITATION = _ResponseLookup.where(Response.invitation_id == bindparam("by_invitation"))
+_BY_ID = _ResponseLookup.where(Response.id == bindparam("by_id"))
+
+
 def load_survey(survey_id: str) -> Survey | None:
     """The survey with its current version, read in one query (every page view needs
     both, and ``Survey.current`` then has nothing left to look up)."""
-    row = db.session.execute(
-        select(Survey, QuestionnaireVersion)
-        .outerjoin(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
-        .where(Survey.id == survey_id)
-        .order_by(QuestionnaireVersion.number.desc())
-        .limit(1)
-    ).first()
+    row = db.session.execute(_SURVEY_AND_CURRENT, {"survey_id": survey_id}).first()
     if row is None:
         return None
     survey, version = row
@@ -159,13 +204,10 @@ def find_response(
     ``lock``, read holding its row lock until the transaction ends (see
     :func:`lock_response`)."""
     if invitation is not None:
-        condition = Response.invitation_id == invitation.id
-    elif key:
-        condition = and_(Response.key == key, Response.survey_id == survey.id)
-    else:
-        return None
-    query = select(Response).where(condition)
-    return db.session.scalars(_for_update(query, condition) if lock else query).first()
+        return _BY_INVITATION.one_or_none({"by_invitation": invitation.id}, lock=lock)
+    if key:
+        return _BY_KEY.one_or_none({"by_key": key, "by_survey": survey.id}, lock=lock)
+    return None
 
 
 def initial_preset(
@@ -231,17 +273,10 @@ def lock_response(response_id: int) -> Response:
     no-op UPDATE first takes the database's write lock. Either way a second save of
     the same response waits, then reads what the first one stored.
     """
-    condition = Response.id == response_id
-    return db.session.scalars(_for_update(select(Response).where(condition), condition)).one()
-
-
-def _for_update(query, condition):
-    """``query`` (of the responses meeting ``condition``) reading them locked and fresh."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(Response).where(condition).values(id=Response.id))
-    else:
-        query = query.with_for_update()
-    return query.execution_options(populate_existing=True)
+    response = _BY_ID.one_or_none({"by_id": response_id}, lock=True)
+    if response is None:
+        raise NoResultFound(f"response {response_id} does not exist")
+    return response
 
 
 def stored_answers(response: Response) -> dict[str, Any]:
