@@ -53,10 +53,10 @@ class AnswerField(Field):
 
 
 class PageForm(FlaskForm):
-    """Base class of the page forms: ``rk`` the signed response key, ``page``, ``nav``.
-
-    Showing a page needs only these (the answers are drawn by the kinds' templates), so
-    it is rendered with this class itself; the page's class adds its answer fields.
+    """Base class of the page forms: ``rk`` the signed response key, ``page``, ``nav``;
+    each page's class adds its answer fields. The form reads a posted page; the page
+    itself writes its few hidden inputs (``surveys/page.html``) and the kinds'
+    templates its answers, without building a form.
     """
 
     rk = HiddenField()

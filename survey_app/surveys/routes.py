@@ -22,7 +22,7 @@ from ..extensions import db
 from ..links import external_url, query_args
 from ..models import Invitation, QuestionnaireVersion, Response, Survey
 from ..storage import decode, encode
-from .forms import PageForm, field_name, message, page_form_class
+from .forms import field_name, message, page_form_class
 from .services import (
     find_response,
     initial_preset,
@@ -248,14 +248,13 @@ def _render(visit: Visit, pages, number: int, values, problems, stored):
     if visit.response is not None:
         resume_url = external_url("surveys.take", survey_id=visit.survey.id, **visit.url_args())
     rk = sign_key(visit.survey.id, visit.response.key if visit.response else visit.key)
-    form = PageForm(formdata=None, data={"rk": rk, "page": number})
     slots = [s for p in pages for s in p.slots]
     return render_template(
         "surveys/page.html",
         survey=visit.survey,
         q=q,
         page=page,
-        form=form,
+        rk=rk,
         total=len(pages),
         values=values,
         problems={name: message(p) for name, p in problems.items()},
