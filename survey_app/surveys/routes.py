@@ -23,6 +23,7 @@ from ..links import external_url, query_args
 from ..models import Invitation, QuestionnaireVersion, Response, Survey
 from ..storage import decode, encode
 from .forms import field_name, message, page_form_class
+from .rendering import questions_html
 from .services import (
     find_response,
     initial_preset,
@@ -199,7 +200,8 @@ def _post(survey: Survey):
     visit.response = outcome.response or visit.response
     if outcome.status == "invalid" and outcome.problems:
         stored = stored_answers(visit.response) if visit.response else preset_answers(visit)
-        return _render(visit, pages, number, form.raw(), outcome.problems, stored), 422
+        values = form.raw()
+        return _render(visit, pages, number, values, outcome.problems, stored, keep=False), 422
     if outcome.status == "invalid":
         return redirect(url_for(".take", survey_id=survey_id, **visit.url_args()))
     if visit.invitation is None and outcome.response is not None:
@@ -239,9 +241,11 @@ def thanks(survey_id: str):
     )
 
 
-def _render(visit: Visit, pages, number: int, values, problems, stored):
+def _render(visit: Visit, pages, number: int, values, problems, stored, *, keep: bool = True):
     """The page ``number`` with ``values`` (slot -> form values) and ``problems``;
-    ``stored`` (column -> answer) decides show-if conditions on earlier pages."""
+    ``stored`` (column -> answer) decides show-if conditions on earlier pages. ``keep``:
+    the values are the stored answers (not a refused post's), so the drawn questions
+    may be kept for the next customer in the same state."""
     q = visit.questionnaire
     page = pages[number - 1]
     resume_url = None
@@ -249,6 +253,26 @@ def _render(visit: Visit, pages, number: int, values, problems, stored):
         resume_url = external_url("surveys.take", survey_id=visit.survey.id, **visit.url_args())
     rk = sign_key(visit.survey.id, visit.response.key if visit.response else visit.key)
     slots = [s for p in pages for s in p.slots]
+    messages = {name: message(p) for name, p in problems.items()}
+    page_slots = {s.name for s in page.slots}
+    questions = questions_html(
+        q,
+        visit.version.sha256,
+        frozenset(visit.preset),
+        page,
+        lang(),
+        values={name: v for name, v in values.items() if name in page_slots},
+        problems=messages,
+        hidden=frozenset(
+            item.id
+            for item in page.items
+            if item.show_if is not None
+            and item.show_if.column not in page_slots
+            and not item.show_if.holds(stored)
+        ),
+        field_name=field_name,
+        keep=keep,
+    )
     return render_template(
         "surveys/page.html",
         survey=visit.survey,
@@ -256,13 +280,11 @@ def _render(visit: Visit, pages, number: int, values, problems, stored):
         page=page,
         rk=rk,
         total=len(pages),
-        values=values,
-        problems={name: message(p) for name, p in problems.items()},
+        problems=messages,
         resume_url=resume_url,
         url_args=visit.url_args(),
         field_name=field_name,
-        page_slots={s.name for s in page.slots},
-        stored=stored,
+        questions_html=questions,
         questions=len(slots),
         minutes=max(1, math.ceil(sum(s.item.type.seconds for s in slots) / 60)),
     )
