@@ -63,15 +63,18 @@ CLIENT = Path(__file__).resolve().parent / "loadclient.mjs"
 
 
 # -- the database --------------------------------------------------------------------------
-def fresh_postgres(server_url: str) -> str:
-    """Drop and create the benchmark's own database on the server; return its URL."""
+def fresh_postgres(server_url: str) -> tuple[str, str]:
+    """Drop and create the benchmark's own database on the server: its URL, and the
+    server's version."""
     import psycopg
 
     plain = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    return re.sub(r"/[^/?]*(\?|$)", f"/{BENCH_DATABASE}\\1", database_url(plain), count=1)
+        version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+    url = re.sub(r"/[^/?]*(\?|$)", f"/{BENCH_DATABASE}\\1", database_url(plain), count=1)
+    return url, version
 
 
 def prepare(url: str) -> Questionnaire:
@@ -139,8 +142,11 @@ class Server:
 
 
 @contextmanager
-def gunicorn(app: str, url: str, args: argparse.Namespace, log: Path) -> Iterator[Server]:
-    """Serve ``app`` with the project's gunicorn settings; stop it (and only it) after."""
+def gunicorn(
+    app: str, url: str, args: argparse.Namespace, log: Path, root: Path = ROOT
+) -> Iterator[Server]:
+    """Serve ``app`` of the checkout at ``root`` with this checkout's gunicorn settings;
+    stop it (and only it) after."""
     port = free_port()
     env = {
         key: value
@@ -151,7 +157,7 @@ def gunicorn(app: str, url: str, args: argparse.Namespace, log: Path) -> Iterato
         DATABASE_URL=url,
         SECRET_KEY=SECRET_KEY,
         SURVEY_BASE_URL=f"http://127.0.0.1:{port}",
-        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]),
+        PYTHONPATH=os.pathsep.join([str(root), str(ROOT / "benchmarks")]),
     )
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
@@ -168,7 +174,7 @@ def gunicorn(app: str, url: str, args: argparse.Namespace, log: Path) -> Iterato
     ]
     with log.open("w") as out:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+            command, cwd=root, env=env, stdout=out, stderr=out, start_new_session=True
         )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
@@ -252,13 +258,18 @@ def machine_busy() -> tuple[float, float]:
 # -- one measurement ---------------------------------------------------------------------------
 @dataclass
 class Result:
-    name: str
+    kind: str  # "real", "baseline" or "ceiling"
+    round: int
     client: dict
     server_cpu: float
     database_cpu: float
     machine_cpu: float
     machine_total: float
     server_problems: list[str]
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.kind]
 
     @property
     def rps(self) -> float:
@@ -268,12 +279,26 @@ class Result:
     def completes(self) -> float:
         return self.client["completed"] / self.client["seconds"]
 
+    def share(self, seconds: float) -> float:
+        return seconds / (self.machine_total or 1)
 
-def measure(name: str, app: str, url: str, args: argparse.Namespace, settings: dict) -> Result:
+    @property
+    def ms_per_request(self) -> float:
+        """gunicorn's CPU time (master and workers) per request served."""
+        return self.server_cpu / max(self.client["allRequests"], 1) * 1e3
+
+
+NAMES = {"baseline": "real path (baseline)", "real": "real path", "ceiling": "ceiling"}
+
+
+def measure(
+    kind: str, n: int, url: str, args: argparse.Namespace, settings: dict, root: Path = ROOT
+) -> Result:
+    app = "ceiling:create_app()" if kind == "ceiling" else "survey_app:create_app()"
     with tempfile.NamedTemporaryFile(suffix=".log", delete=False) as f:
         log = Path(f.name)
     try:
-        with gunicorn(app, url, args, log) as server:
+        with gunicorn(app, url, args, log, root) as server:
             settings = {
                 **settings,
                 "base": server.base,
@@ -297,7 +322,8 @@ def measure(name: str, app: str, url: str, args: argparse.Namespace, settings: d
             if done.returncode != 0:
                 raise RuntimeError(f"the load client failed:\n{done.stderr[-3000:]}")
             return Result(
-                name,
+                kind,
+                n,
                 json.loads(done.stdout),
                 cpu1 - cpu0,
                 pg1 - pg0,
@@ -310,125 +336,193 @@ def measure(name: str, app: str, url: str, args: argparse.Namespace, settings: d
 
 
 def report(results: list[Result], args: argparse.Namespace, backend: str) -> None:
+    threads = f" x {args.threads} threads" if args.threads else ""
     print(
-        f"\n{SURVEY}, {args.clients} clients, gunicorn {args.workers} {args.worker_class} "
-        f"workers{f' x {args.threads} threads' if args.threads else ''}, {backend}; "
-        f"{args.seconds:g} s measured after {args.warmup:g} s warm-up, {os.cpu_count()} cores\n"
+        f"\n{SURVEY}: {args.clients} clients; gunicorn, {args.workers} {args.worker_class} "
+        f"workers{threads}; {backend}; {os.cpu_count()} cores; {args.rounds} round(s) of "
+        f"{args.seconds:g} s measured after {args.warmup:g} s of warm-up\n"
     )
     head = (
-        f"{'':34s} {'complete/s':>10s} {'requests/s':>10s} {'p50 ms':>8s} {'p95 ms':>8s} "
+        f"{'':30s} {'complete/s':>10s} {'requests/s':>10s} {'p50 ms':>8s} {'p95 ms':>8s} "
         f"{'p99 ms':>8s} {'errors':>7s}"
     )
     print(head)
     print("-" * len(head))
-    for r in results:
-        c = r.client
-        completes = f"{r.completes:10.1f}" if r.name.startswith("real") else f"{'':>10s}"
+
+    def row(label: str, completes: float | None, rps: float, lat: dict, errors: int) -> None:
+        shown = f"{completes:10.1f}" if completes is not None else f"{'':>10s}"
         print(
-            f"{r.name:34s} {completes} {r.rps:10.0f} {c['all']['p50']:8.1f} "
-            f"{c['all']['p95']:8.1f} {c['all']['p99']:8.1f} {c['errors']:7d}"
+            f"{label:30s} {shown} {rps:10.0f} {lat['p50']:8.1f} {lat['p95']:8.1f} "
+            f"{lat['p99']:8.1f} {errors:7d}"
         )
-        if r.name.startswith("real"):
-            for kind in ("get", "post"):
-                s = c[kind]
-                print(
-                    f"  {kind.upper() + ' of a page or thanks':32s} {'':>10s} "
-                    f"{s['count'] / c['seconds']:10.0f} {s['p50']:8.1f} {s['p95']:8.1f} "
-                    f"{s['p99']:8.1f}"
-                )
-    real = [r for r in results if r.name.startswith("real")]
-    bare = [r for r in results if r.name.startswith("ceiling")]
-    if real and bare:
-        ratio = statistics.median(r.rps for r in real) / statistics.median(r.rps for r in bare)
-        print(f"\nratio of requests/s, real path / ceiling: {ratio:.2f} (goal: at least 0.70)")
+
+    for r in results:
+        label = f"{r.name}, round {r.round}" if args.rounds > 1 else r.name
+        row(label, None if r.kind == "ceiling" else r.completes, r.rps, r.client["all"], 0)
+        if r.client["errors"]:
+            print(f"{'':30s} ^ {r.client['errors']} errors")
+    kinds = [k for k in NAMES if any(r.kind == k for r in results)]
+    medians = {}
+    for kind in kinds:
+        runs = [r for r in results if r.kind == kind]
+        medians[kind] = statistics.median(r.rps for r in runs)
+        if args.rounds > 1:
+            row(
+                f"{NAMES[kind]}, median",
+                None if kind == "ceiling" else statistics.median(r.completes for r in runs),
+                medians[kind],
+                {p: statistics.median(r.client["all"][p] for r in runs) for p in PERCENTILES},
+                sum(r.client["errors"] for r in runs),
+            )
+    print()
+    for kind in ("baseline", "real"):
+        if kind in medians and "ceiling" in medians:
+            per_round = [
+                r.rps / c.rps
+                for r in results
+                if r.kind == kind
+                for c in results
+                if c.kind == "ceiling" and c.round == r.round
+            ]
+            spread = " (rounds: " + ", ".join(f"{x:.2f}" for x in per_round) + ")"
+            print(
+                f"requests/s, {NAMES[kind]} / ceiling: {medians[kind] / medians['ceiling']:.2f}"
+                f"{spread if len(per_round) > 1 else ''}; goal: at least 0.70"
+            )
+    if "baseline" in medians and "real" in medians:
+        print(f"requests/s, real path / baseline: {medians['real'] / medians['baseline']:.2f}")
     print(
-        "\nCPU during each measurement (warm-up included), as a share of all cores, and "
-        "gunicorn's CPU time per request:"
+        "\nCPU while each ran (warm-up included), as a share of the machine, and gunicorn's "
+        "CPU time per request; 'other' is everything else on the machine:"
     )
     for r in results:
-        total = r.machine_total or 1
-        client = r.client["cpuSeconds"] / total
-        server = r.server_cpu / total
-        database = r.database_cpu / total
-        other = max(r.machine_cpu / total - client - server - database, 0)
-        per_request = r.server_cpu / max(r.client["allRequests"], 1) * 1e3
+        label = f"{r.name}, round {r.round}" if args.rounds > 1 else r.name
+        client = r.share(r.client["cpuSeconds"])
+        server, database = r.share(r.server_cpu), r.share(r.database_cpu)
+        other = max(r.share(r.machine_cpu) - client - server - database, 0)
         print(
-            f"  {r.name:32s} client {client:4.0%}  gunicorn {server:4.0%}  "
-            f"PostgreSQL {database:4.0%}  other {other:4.0%}  idle "
-            f"{1 - r.machine_cpu / total:4.0%}   {per_request:5.2f} ms/request"
+            f"  {label:30s} client {client:4.0%}  gunicorn {server:4.0%}  PostgreSQL "
+            f"{database:4.0%}  other {other:4.0%}  idle {1 - r.share(r.machine_cpu):4.0%}"
+            f"  | {r.ms_per_request:5.2f} ms/request"
         )
     for r in results:
         if r.client["errors"]:
-            print(f"\n{r.name}: {r.client['errors']} errors, for example:")
+            print(f"\n{r.name}, round {r.round}: {r.client['errors']} errors, for example:")
             for kind, example in list(r.client["errorKinds"].items())[:5]:
                 print(f"  {kind}: {example}")
         if r.server_problems:
-            print(f"\n{r.name}: gunicorn logged {len(r.server_problems)} errors, the first:")
+            print(f"\n{r.name}, round {r.round}: gunicorn logged errors, the first:")
             for line in r.server_problems[:5]:
                 print(f"  {line}")
 
 
-def run_http(args: argparse.Namespace) -> None:
+PERCENTILES = ("p50", "p95", "p99")
+
+
+def database(args: argparse.Namespace) -> tuple[str, str, str | None]:
+    """(URL, description, temporary folder) of the benchmark's fresh database."""
     if args.sqlite:
         tmp = tempfile.mkdtemp(prefix="submit-bench-")
-        url, backend = f"sqlite:///{tmp}/submit.sqlite", "SQLite"
-    else:
-        if not args.postgres:
-            sys.exit("give --postgres URL (or set TEST_POSTGRES_URL), or --sqlite")
-        tmp = None
-        url = fresh_postgres(args.postgres)
-        backend = "PostgreSQL on loopback"
+        return f"sqlite:///{tmp}/submit.sqlite", "SQLite", tmp
+    if not args.postgres:
+        sys.exit("give --postgres URL (or set TEST_POSTGRES_URL), or --sqlite")
+    url, version = fresh_postgres(args.postgres)
+    return url, f"PostgreSQL {version} on loopback", None
+
+
+def run_http(args: argparse.Namespace) -> None:
+    url, backend, tmp = database(args)
     try:
         q = prepare(url)
-        real = {"mode": "survey", "path": f"/s/{SURVEY}", "pages": []}
+        real = {"mode": "survey", "path": f"/s/{SURVEY}"}
         real["pages"] = [urlencode(form) for form in page_forms(q)]
         bare = {"mode": "ceiling", "path": "/insert", "body": urlencode(ceiling_form(q))}
         results = []
         for n in range(1, args.rounds + 1):
-            suffix = f" (round {n})" if args.rounds > 1 else ""
+            if args.baseline:
+                results.append(measure("baseline", n, url, args, real, args.baseline))
             if args.only != "ceiling":
-                results.append(
-                    measure(f"real path{suffix}", "survey_app:create_app()", url, args, real)
-                )
+                results.append(measure("real", n, url, args, real))
             if args.only != "real":
-                results.append(measure(f"ceiling{suffix}", "ceiling:create_app()", url, args, bare))
+                results.append(measure("ceiling", n, url, args, bare))
         report(results, args, backend)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-# -- in-process: the application's own cost per request, no HTTP -------------------------
-def run_in_process(responses: int) -> None:
-    """Complete responses through the Flask test client, one after the other."""
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/submit.sqlite"
+# -- in-process: the application's own CPU time per request, no HTTP -----------------------
+def run_in_process(args: argparse.Namespace) -> None:
+    """Complete responses through the Flask test client, one after the other, and as
+    many posts to the ceiling's view; CPU time of this process, best of three batches."""
+    import ceiling
+
+    url, backend, tmp = database(args)
+    try:
         q = prepare(url)
         app = create_app(Config, {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
+        bare = ceiling.create_app(url).test_client()
+        body = urlencode(ceiling_form(q))
         forms = page_forms(q)
         hidden = re.compile(r'name="(csrf_token|rk)" type="hidden" value="([^"]+)"')
-        times: dict[str, list[float]] = {"GET": [], "POST": []}
-        for _ in range(responses):
-            client = app.test_client()
-            path = f"/s/{SURVEY}"
-            for number, form in enumerate(forms, start=1):
-                start = time.perf_counter()
-                html = client.get(path).get_data(as_text=True)
-                times["GET"].append(time.perf_counter() - start)
-                fields = dict(hidden.findall(html))
-                start = time.perf_counter()
-                response = client.post(path, data={**fields, "page": number, "nav": "next", **form})
-                times["POST"].append(time.perf_counter() - start)
-                if response.status_code != 302:
+
+        def timed(times: dict, kind: str, call, *args, **kwargs):
+            start = time.process_time()
+            response = call(*args, **kwargs)
+            times[kind] += time.process_time() - start
+            return response
+
+        def responses(count: int) -> dict[str, float]:
+            times = {"GET": 0.0, "POST": 0.0}
+            for _ in range(count):
+                client = app.test_client()
+                path = f"/s/{SURVEY}"
+                for number, form in enumerate(forms, start=1):
+                    html = timed(times, "GET", client.get, path).get_data(as_text=True)
+                    data = {**dict(hidden.findall(html)), "page": number, "nav": "next", **form}
+                    response = timed(times, "POST", client.post, path, data=data)
+                    if response.status_code != 302:
+                        raise RuntimeError(response.get_data(as_text=True)[:500])
+                    path = response.headers["Location"]
+                if timed(times, "GET", client.get, path).status_code != 200:
+                    raise RuntimeError("no thank-you page")
+            gets, posts = count * (len(forms) + 1), count * len(forms)
+            return {
+                "GET": times["GET"] / gets,
+                "POST": times["POST"] / posts,
+                "all": (times["GET"] + times["POST"]) / (gets + posts),
+            }
+
+        def inserts(count: int) -> float:
+            start = time.process_time()
+            for _ in range(count):
+                response = bare.post(
+                    "/insert", data=body, content_type="application/x-www-form-urlencoded"
+                )
+                if response.status_code != 204:
                     raise RuntimeError(response.get_data(as_text=True)[:500])
-                path = response.headers["Location"]
-        print(f"\n{responses} complete {SURVEY} responses in-process (SQLite, one core):")
-        for method, values in times.items():
-            values = values[len(values) // 10 :]  # the first tenth warms up
-            print(
-                f"  {method} of a page: median {statistics.median(values) * 1e3:.2f} ms, "
-                f"mean {statistics.fmean(values) * 1e3:.2f} ms"
-            )
+            return (time.process_time() - start) / count
+
+        responses(max(args.in_process // 10, 2))  # warm up: templates, caches, pool
+        inserts(100)
+        batches = [
+            (responses(args.in_process), inserts(args.in_process * (2 * len(forms) + 1)))
+            for _ in range(3)
+        ]  # interleaved, so that both sides see the same machine
+        real = min((r for r, _ in batches), key=lambda t: t["all"])
+        floor = min(f for _, f in batches)
+        print(
+            f"\n{SURVEY} in-process, {backend}: CPU time per request, best of 3 batches of "
+            f"{args.in_process} complete responses (no HTTP server, one process)"
+        )
+        print(f"  real path, GET of a page or thanks  {real['GET'] * 1e3:6.2f} ms")
+        print(f"  real path, POST of a page           {real['POST'] * 1e3:6.2f} ms")
+        print(f"  real path, all requests             {real['all'] * 1e3:6.2f} ms")
+        print(f"  ceiling, POST inserting one row     {floor * 1e3:6.2f} ms")
+        print(f"  real path / ceiling                 {real['all'] / floor:6.2f} x")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
@@ -437,20 +531,31 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=0, help="for --worker-class gthread")
-    parser.add_argument("--seconds", type=float, default=20, help="measured, each")
-    parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--max-requests", type=int, default=200_000, help="per measurement")
-    parser.add_argument("--rounds", type=int, default=1, help="real path, ceiling, repeated")
+    parser.add_argument("--seconds", type=float, default=10, help="measured, each run")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds, each run")
+    parser.add_argument("--rounds", type=int, default=3, help="of real path, then ceiling")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="per run")
     parser.add_argument("--only", choices=("real", "ceiling"), help="measure one side only")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout (e.g. of main): its real path is measured in each round too",
+    )
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL"))
     parser.add_argument("--node", default=shutil.which("node") or "node")
     parser.add_argument(
-        "--in-process", type=int, metavar="N", help="N responses in-process instead"
+        "--in-process",
+        type=int,
+        metavar="N",
+        help="instead: CPU time per request in-process, batches of N complete responses",
     )
     args = parser.parse_args()
+    if args.baseline:
+        args.baseline = args.baseline.resolve()
     if args.in_process:
-        run_in_process(args.in_process)
+        run_in_process(args)
     else:
         run_http(args)
 
