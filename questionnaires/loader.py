@@ -120,18 +120,25 @@ def parse_questionnaire(text: str, source: str = "<string>") -> Questionnaire:
         raise QuestionnaireError(
             source, None, f"the file is larger than {MAX_FILE_BYTES // 1024} kB"
         )
-    loader = _GuardedLoader(text)
+    loader = None
     try:
+        loader = _GuardedLoader(text)  # the reader already refuses control characters
         root = loader.get_single_node()
     except QuestionnaireError as exc:
         raise QuestionnaireError(source, exc.line, exc.message) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise QuestionnaireError(
+            source, line, f"not valid YAML: character {_char(exc.character)!r} is not allowed"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise QuestionnaireError(source, line, f"not valid YAML: {problem}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         raise QuestionnaireError(source, None, "the file is empty")
     return _Reader(source).questionnaire(root)
@@ -699,3 +706,7 @@ class _Reader:
                     "must be recursive (no construct may lead back to itself)",
                 )
         return AnalysisSettings(missing=missing, paths=tuple(paths))  # type: ignore[arg-type]
+
+
+def _char(character: int | str) -> str:
+    return chr(character) if isinstance(character, int) else character
