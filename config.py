@@ -51,6 +51,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = 1024 * 1024  # a survey page is a few kB; refuse anything huge
+    # Rate limits count in this process's memory unless a shared storage is named
+    # (redis://host:6379 when several processes or machines serve one survey).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
 
 
 class TestConfig(Config):

@@ -11,7 +11,7 @@ from questionnaires import QuestionnaireError, load_questionnaire
 
 from .data import AnalysisError, SurveyData, read_csv
 from .efa import EXTRACTIONS, ROTATIONS
-from .report import build_report
+from .report import MISSING, build_report
 from .summary import summarise
 
 
@@ -31,9 +31,23 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="B",
-        help="resamples for intervals of the driver importances (default 0)",
+        help="resamples for the intervals of the driver importances and of the PLS index "
+        "model (default 0: no intervals)",
     )
     report.add_argument("--seed", type=int, default=0)
+    report.add_argument(
+        "--missing",
+        choices=MISSING,
+        help="listwise (every analysis on the rows answering all its items) or available "
+        "(pairwise moments, FIML CFA, scores of the answered items); default: the "
+        "questionnaire's analysis: missing:, else listwise",
+    )
+    report.add_argument(
+        "--exclude-flagged",
+        action="store_true",
+        help="leave out the responses the quality checks flag (speeding, straight-lining, "
+        "duplicates) from every analysis",
+    )
     report.add_argument("--json", type=Path, metavar="OUT.json", help="write the results here")
     args = parser.parse_args(argv)
     try:
@@ -48,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             rotation=args.rotation,
             bootstrap=args.bootstrap,
             seed=args.seed,
+            missing=args.missing,
+            exclude_flagged=args.exclude_flagged,
         )
     except (QuestionnaireError, AnalysisError) as exc:
         print(f"error: {exc}", file=sys.stderr)

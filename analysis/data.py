@@ -15,6 +15,8 @@ import pandas as pd
 
 from questionnaires import Questionnaire, Section
 
+KEPT_COLUMNS = ("response_id", "respondent_id", "respondent", "id", "started_at", "submitted_at")
+
 
 class AnalysisError(ValueError):
     """The data cannot be analysed as asked; the message says what is wrong."""
@@ -50,8 +52,9 @@ def scales(q: Questionnaire) -> list[Scale]:
 def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
     """Read a wide CSV with the questionnaire's column names (blank cells are missing).
 
-    Columns the questionnaire does not define (ids, timestamps) are ignored; a numeric
-    column with a value that is not a number names the column and the row.
+    Columns the questionnaire does not define are ignored, except the response id and
+    the timestamps the quality checks read (:data:`KEPT_COLUMNS`); a numeric column with
+    a value that is not a number names the column and the row.
     """
     path = Path(path)
     try:
@@ -59,11 +62,14 @@ def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise AnalysisError(f"{path}: cannot read the CSV file: {exc}") from exc
     known = [c for c in q.columns if c.name in raw.columns]
+    kept = [c for c in KEPT_COLUMNS if c in raw.columns and c not in q.column_index]
     if not known:
         raise AnalysisError(
             f"{path}: none of the questionnaire's columns ({q.columns[0].name}, ...) is in the file"
         )
     frame = pd.DataFrame(index=raw.index)
+    for name in kept:  # ids and timestamps, for the response-quality checks
+        frame[name] = raw[name]
     for column in known:
         values = raw[column.name]
         if column.kind in ("text", "single"):
@@ -86,6 +92,7 @@ class SurveyData:
 
     q: Questionnaire
     frame: pd.DataFrame
+    missing: str = "listwise"  # or "available": scores of the answered items
     _cache: dict = field(default_factory=dict, repr=False)
     _checked: set = field(default_factory=set, repr=False)  # columns found within their scale
 
@@ -200,9 +207,41 @@ class SurveyData:
         """Keep row means made elsewhere (the covariance pass) for :meth:`mean_of`."""
         self._cache.setdefault(("mean", tuple(columns)), values)
 
+    def available_mean(self, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+        """Row means of the answered ``columns``; NaN unless at least half are answered.
+
+        As ``psych::scoreItems(impute = "none")`` with the rule 2 x answered >= k.
+        """
+        key = ("available", tuple(columns))
+        if key not in self._cache:
+            arrays = self.columns(columns)
+            total = np.zeros(len(arrays[0]))
+            count = np.zeros(len(arrays[0]))
+            for a in arrays:
+                seen = ~np.isnan(a)
+                total += np.where(seen, a, 0.0)
+                count += seen
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / count
+            mean[2 * count < len(arrays)] = np.nan
+            self._cache[key] = mean
+        return self._cache[key]
+
     def score(self, scale: Scale) -> np.ndarray:
-        """A scale score: the mean of its items; NaN unless every item is answered."""
+        """A scale score, the one place the missing-data rule for scores lives: the mean
+        of its items; with ``missing="listwise"`` NaN unless every item is answered, with
+        ``"available"`` the mean of the answered items when at least half are."""
+        if self.missing == "available":
+            return self.available_mean(scale.columns)
         return self.mean_of(scale.columns)
+
+    def scale_of(self, section: Section, role: str | None) -> Scale:
+        """The scale of a dimension under the measure with ``role``, or of an outcome."""
+        return next(
+            s
+            for s in self.scales
+            if s.section is section and (section.kind != "dimension" or s.measure_role == role)
+        )
 
     def dimension_scales(self, role: str) -> list[Scale]:
         """The dimension scales under the measure with ``role``, in questionnaire order."""

@@ -29,6 +29,34 @@ class Regression:
     relative_weights_pct: dict[str, float]
     shapley: dict[str, float] | None
     bootstrap: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
+    resamples: int = 0
+    level: float = 0.95
+
+    def to_dict(self) -> dict:
+        out = {
+            "n": self.n,
+            "coef": dict(self.coef),
+            "se_hc3": dict(self.se_hc3),
+            "std_beta": dict(self.std_beta),
+            "r2": self.r2,
+            "adj_r2": self.adj_r2,
+            "vif": dict(self.vif),
+            "relative_weights": dict(self.relative_weights),
+            "relative_weights_pct": dict(self.relative_weights_pct),
+            "shapley": dict(self.shapley)
+            if self.shapley is not None
+            else {
+                "note": f"more than {MAX_SHAPLEY_DRIVERS} drivers: "
+                "exact Shapley values not computed"
+            },
+        }
+        if self.bootstrap:
+            out["bootstrap"] = {
+                "resamples": self.resamples,
+                "level": self.level,
+                **{k: {d: list(ci) for d, ci in v.items()} for k, v in self.bootstrap.items()},
+            }
+        return out
 
 
 def relative_weights(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
@@ -172,7 +200,14 @@ def regression(
     rw = relative_weights(rxx, rxy)
     shap = shapley_r2(rxx, rxy) if k <= MAX_SHAPLEY_DRIVERS else None
     labels = ("intercept", *names)
-    result = Regression(
+    intervals = {}
+    if bootstrap:
+        rows = np.isfinite(y)
+        for c in columns:
+            rows &= np.isfinite(c)
+        complete = np.column_stack([c[rows] for c in columns])
+        intervals = _bootstrap(complete, y[rows], names, bootstrap, seed, level, shap is not None)
+    return Regression(
         n=n,
         names=names,
         coef=dict(zip(labels, map(float, b), strict=True)),
@@ -184,16 +219,10 @@ def regression(
         relative_weights=dict(zip(names, map(float, rw), strict=True)),
         relative_weights_pct=dict(zip(names, map(float, 100 * rw / rw.sum()), strict=True)),
         shapley=dict(zip(names, map(float, shap), strict=True)) if shap is not None else None,
+        bootstrap=intervals,
+        resamples=bootstrap,
+        level=level,
     )
-    if bootstrap:
-        rows = np.isfinite(y)
-        for c in columns:
-            rows &= np.isfinite(c)
-        complete = np.column_stack([c[rows] for c in columns])
-        result.bootstrap.update(
-            _bootstrap(complete, y[rows], names, bootstrap, seed, level, shap is not None)
-        )
-    return result
 
 
 def _blocks(columns: list[np.ndarray], y: np.ndarray, first: int, last: int):
@@ -262,3 +291,18 @@ def importance_performance(importance: dict[str, float], performance: dict[str, 
             "quadrant": quadrant,
         }
     return result
+
+
+@dataclass(frozen=True)
+class ImportancePerformance:
+    """Importance-performance quadrants by mean perception and, when every dimension has
+    a gap, by the gap P - E."""
+
+    by_perception: dict[str, dict]
+    by_gap: dict[str, dict] | None = None
+
+    def to_dict(self) -> dict:
+        out = {"performance_is": "mean perception", **self.by_perception}
+        if self.by_gap is not None:
+            out["by_gap"] = dict(self.by_gap)
+        return out

@@ -49,6 +49,35 @@ class EFAResult:
     phi: np.ndarray
     weights: np.ndarray  # regression factor-score weights, applied to z-scores
 
+    @property
+    def improper(self) -> tuple[str, ...]:
+        """Items whose communality is at or over 1 (a Heywood case)."""
+        return tuple(c for c, h2 in zip(self.columns, self.communalities, strict=True) if h2 >= 1)
+
+    def to_dict(self) -> dict:
+        out = {
+            "n": self.n,
+            "kmo": self.kmo,
+            "kmo_items": dict(self.kmo_items),
+            "bartlett": dict(self.bartlett),
+            "parallel_suggests": self.parallel_suggests,
+            "n_factors": self.n_factors,
+            "extraction": self.extraction,
+            "rotation": self.rotation,
+            "loadings": {c: list(self.loadings[i]) for i, c in enumerate(self.columns)},
+            "communalities": dict(zip(self.columns, self.communalities, strict=True)),
+            "factor_correlations": self.phi.tolist(),
+            # regression (Thurstone) factor scores are z-scored items times these weights
+            "score_weights": {c: list(self.weights[i]) for i, c in enumerate(self.columns)},
+        }
+        if self.improper:
+            out["improper"] = list(self.improper)
+            out["improper_note"] = (
+                "improper solution (a Heywood case): the communality of "
+                f"{', '.join(self.improper)} is at or over 1"
+            )
+        return out
+
 
 def smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations, ``1 - 1 / diag(R^-1)``."""
@@ -98,9 +127,12 @@ def _one_factor(r: np.ndarray) -> np.ndarray | None:
     r"""One-factor minres loadings by Newton's method on the loadings themselves.
 
     The minimum of :math:`\sum_{i<j}(r_{ij} - l_il_j)^2` over :math:`l` is psych's minres
-    solution whenever no uniqueness :math:`1 - l_i^2` reaches psych's bound of 0.005;
-    None then, with fewer than 3 items, or if Newton does not settle: the bounded search
-    takes over.
+    solution whenever no uniqueness :math:`1 - l_i^2` reaches psych's bound of 0.005.
+    Newton's method finds any stationary point, and :math:`l = 0` is one: with an item
+    nearly unrelated to the others it can stop there (omega 0.19 where psych gives
+    0.57). So every step must be a descent with a positive definite Hessian, as a
+    minimum needs; otherwise, with fewer than 3 items, at the bound, or if Newton does
+    not settle, None: the bounded search (psych's own) takes over.
     """
     if len(r) < 3:  # one correlation, many solutions: the bounded search picks psych's
         return None
@@ -109,18 +141,33 @@ def _one_factor(r: np.ndarray) -> np.ndarray | None:
     np.fill_diagonal(s, smc(r))
     values, vectors = _top_eigen(s, 1)
     loadings = vectors[:, 0] * np.sqrt(max(values[0], EPS))
+
+    def misfit(loadings: np.ndarray) -> float:
+        residual = off - np.outer(loadings, loadings)
+        np.fill_diagonal(residual, 0.0)
+        return float((residual**2).sum())
+
+    current = misfit(loadings)
     for _ in range(50):
         outer = np.outer(loadings, loadings)
         np.fill_diagonal(outer, 0.0)
         gradient = -2 * (off - outer) @ loadings
         hessian = 2 * (2 * outer - off)
         np.fill_diagonal(hessian, 2 * ((loadings**2).sum() - loadings**2))
+        try:
+            np.linalg.cholesky(hessian)  # positive definite: heading for a minimum
+        except np.linalg.LinAlgError:
+            return None
         if np.linalg.cond(hessian) > 1e12:
             return None
         step = np.linalg.solve(hessian, gradient)
-        loadings = loadings - step
         if np.abs(step).max() < 1e-12:
             break
+        trial = loadings - step
+        value = misfit(trial)
+        if value > current * (1 + 1e-12) + 1e-300:  # not a descent
+            return None
+        loadings, current = trial, value
     else:
         return None
     if (loadings**2 > 0.995).any() or not np.isfinite(loadings).all():

@@ -21,6 +21,15 @@ class Gap:
     gap: float
     gap_ci: tuple[float, float]
 
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "expectation": self.expectation,
+            "perception": self.perception,
+            "gap": self.gap,
+            "gap_ci": list(self.gap_ci),
+        }
+
 
 @dataclass(frozen=True)
 class Zone:
@@ -33,11 +42,13 @@ class Zone:
     position: str  # below, within or above the zone
     share_within: float  # respondents whose perception lies in their own zone
 
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
 
 def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np.ndarray]]:
-    q = data.q
-    measures = [q.measure_by_role(role) for role in roles]
-    scores = [data.mean_of([q.column_name(item, m) for item in dimension.items]) for m in measures]
+    """The dimension's scores under each measure role, on the rows that have all."""
+    scores = [data.score(data.scale_of(dimension, role)) for role in roles]
     total = scores[0].copy()
     for s in scores[1:]:
         total += s  # NaN wherever any score is missing: one check instead of a mask each
@@ -45,6 +56,18 @@ def _scores(data: SurveyData, dimension, roles: list[str]) -> tuple[int, list[np
         return len(total), scores
     rows = np.isfinite(total)
     return int(rows.sum()), [s[rows] for s in scores]
+
+
+def gap_of_scores(data: SurveyData, dimension: Section, level: float = 0.95) -> Gap:
+    """:func:`gap` from the scale scores (``--missing available``): the rows that have
+    both an expectation and a perception score, R's ``t.test(P - E)`` on them."""
+    n, (e, p) = _scores(data, dimension, ["expectation", "perception"])
+    if n < 2:
+        raise AnalysisError(f"dimension {dimension.id}: fewer than 2 responses with both scores")
+    diff = p - e
+    mean = float(diff.mean())
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
+    return Gap(n, float(e.mean()), float(p.mean()), mean, (mean - half, mean + half))
 
 
 def gaps(

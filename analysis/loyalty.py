@@ -20,6 +20,9 @@ class LoyaltyModels:
     quadratic_p: float
     linear_coef: float
 
+    def to_dict(self) -> dict:
+        return dict(vars(self))
+
 
 @dataclass(frozen=True)
 class OrdinalLogit:
@@ -27,6 +30,14 @@ class OrdinalLogit:
     coef: float  # log-odds of a higher answer per satisfaction point
     thresholds: tuple[float, ...]
     levels: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "coef": self.coef,
+            "thresholds": list(self.thresholds),
+            "levels": list(self.levels),
+        }
 
 
 def _weighted_ols(x: np.ndarray, y: np.ndarray, w: np.ndarray, degree: int):
@@ -92,18 +103,25 @@ def ordinal_logit(x, y: np.ndarray) -> OrdinalLogit:
     """
     xs = x if isinstance(x, Encoded) else Encoded.of(x)
     ys = Encoded.of(y)
-    if len(ys.levels) < 2:
-        raise AnalysisError("the loyalty item has the same answer in every response")
     counts = table(xs, Grouped(ys.levels.astype(str), ys.codes)).astype(np.float64)
+    # the levels of the rows used (both answered), not of every row: a level chosen only
+    # where the predictor is missing would have no count and no threshold
+    chosen = counts.sum(axis=0) > 0
+    counts, levels = counts[:, chosen], ys.levels[chosen]
+    n = int(counts.sum())
+    if len(levels) < 2:
+        answers = f" ({levels[0]:g})" if len(levels) else ""
+        raise AnalysisError(
+            f"only one answer{answers} among the {n} responses that answer the item and "
+            "have a satisfaction score: an ordinal model needs two"
+        )
     keep = counts.sum(axis=1) > 0
     counts, values = counts[keep], xs.levels[keep]
-    levels = ys.levels
     m = len(levels) - 1
     cumulative = np.cumsum(counts.sum(axis=0))[:-1] / counts.sum()
     start = np.concatenate([[0.0], special.logit(cumulative)])
     start[1:] = np.maximum.accumulate(start[1:] + np.arange(m) * 1e-6)
     params = _newton(lambda p: _cumulative_logit(p, values, counts), start)
-    n = int(counts.sum())  # responses with both x and y answered
     return OrdinalLogit(
         n, float(params[0]), tuple(map(float, params[1:])), tuple(map(float, levels))
     )

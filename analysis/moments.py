@@ -192,11 +192,17 @@ class MomentCache:
     """Moments of any column set, sharing one covariance pass where the rows agree."""
 
     def __init__(
-        self, data: SurveyData, all_columns: list[str], means_of: list[tuple[str, ...]] = ()
+        self,
+        data: SurveyData,
+        all_columns: list[str],
+        means_of: list[tuple[str, ...]] = (),
+        extra: np.ndarray | None = None,
     ) -> None:
         self.data = data
         self.all_columns = tuple(all_columns)
         self.means_of = list(means_of)  # column sets whose row means the pass also makes
+        self.extra = extra  # (k x e) more linear combinations of every row, for the caller
+        self.extra_projected: np.ndarray | None = None  # (e x n), NaN where one is missing
         self._global: Moments | None = None
         self._global_rows: np.ndarray | None = None
         self._all_complete = False
@@ -207,6 +213,8 @@ class MomentCache:
         if self._global_rows is not None:
             return
         weights = mean_weights(self.all_columns, self.means_of)
+        if self.extra is not None:
+            weights = np.hstack([weights, self.extra])
         arrays = self.data.columns(self.all_columns, check=False)  # checked by the pass
         try:
             result = compute(arrays, self.all_columns, weights=weights)
@@ -218,6 +226,8 @@ class MomentCache:
             self._global, self._global_rows = result.moments, result.used
             for j, cols in enumerate(self.means_of):
                 self.data.remember_mean(cols, result.projected[j])
+            if self.extra is not None:
+                self.extra_projected = result.projected[len(self.means_of) :]
         self._all_complete = bool(self._global_rows.all())
 
     def get(self, columns: tuple[str, ...] | list[str]) -> Moments:

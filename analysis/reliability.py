@@ -15,7 +15,10 @@ from .moments import Moments
 @dataclass(frozen=True)
 class ItemStats:
     r_drop: float
-    alpha_if_deleted: float
+    alpha_if_deleted: float | None  # None on a two-item scale: one item has no alpha
+
+    def to_dict(self) -> dict:
+        return {"r_drop": self.r_drop, "alpha_if_deleted": self.alpha_if_deleted}
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,25 @@ class Reliability:
     alpha_ci: tuple[float, float]
     omega_total: float | None  # None when the items' correlation matrix is singular
     items: dict[str, ItemStats]
-    omega_note: str | None = None  # why omega is missing
+    omega_note: str | None = None  # why omega is missing, or that its solution is improper
+    omega_improper: bool = False  # a communality of the one-factor solution at or over 1
+    items_note: str | None = None  # why alpha if item deleted is missing
+
+    def to_dict(self) -> dict:
+        out = {
+            "n": self.n,
+            "alpha": self.alpha,
+            "std_alpha": self.std_alpha,
+            "alpha_ci": list(self.alpha_ci),
+            "omega_total": self.omega_total,
+            "omega_improper": self.omega_improper,
+            "items": {c: s.to_dict() for c, s in self.items.items()},
+        }
+        if self.omega_note:
+            out["omega_note"] = self.omega_note
+        if self.items_note:
+            out["items_note"] = self.items_note
+        return out
 
 
 def cronbach_alpha(cov: np.ndarray) -> float:
@@ -67,7 +88,7 @@ def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, 
     return float(low), float(high)
 
 
-def omega_total(corr: np.ndarray) -> float:
+def omega_total(corr: np.ndarray) -> tuple[float, np.ndarray]:
     r"""McDonald's omega total from a one-factor minres solution.
 
     Notes
@@ -79,6 +100,9 @@ def omega_total(corr: np.ndarray) -> float:
     References
     ----------
     McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum.
+
+    Returns omega and the communalities :math:`h^2_i`; one at or over 1 makes the
+    solution improper (a Heywood case), which ``psych::fa`` warns about.
     """
     if np.linalg.cond(corr) > 1e12:
         raise AnalysisError(
@@ -89,23 +113,29 @@ def omega_total(corr: np.ndarray) -> float:
     flipped = corr * np.outer(signs, signs)
     uniqueness = 1 - loadings**2
     vt = flipped.sum()
-    return float((vt - uniqueness.sum()) / vt)
+    return float((vt - uniqueness.sum()) / vt), loadings**2
 
 
-def reliability(m: Moments) -> Reliability:
+def reliability(m: Moments, omega_corr: np.ndarray | None = None) -> Reliability:
     """Alpha, standardized alpha, Feldt 95% CI, omega total and item statistics of a scale.
 
     Parameters
     ----------
     m : Moments
-        Listwise moments of the scale's items (reverse-keyed items already recoded).
+        Moments of the scale's items (reverse-keyed items already recoded): listwise, or
+        the pairwise-complete covariance matrix with n the respondents who answered any
+        of the items (``--missing available``).
+    omega_corr : ndarray, optional
+        The correlation matrix for omega; by default that of ``m``. With pairwise moments
+        it is R's ``cor(use = "pairwise")``, which is not ``cov2cor`` of the pairwise
+        covariance matrix (each pair has its own standard deviations).
 
     Notes
     -----
-    Standardized alpha is alpha of the correlation matrix. ``r_drop`` is the
+    Standardized alpha is alpha of ``cov2cor`` of the covariance matrix. ``r_drop`` is the
     correlation of an item with the sum of the other items; ``alpha_if_deleted`` the
     alpha of the other items (``psych::alpha``'s ``item.stats$r.drop`` and
-    ``alpha.drop$raw_alpha``).
+    ``alpha.drop$raw_alpha``), null on a two-item scale, where one item is left.
     """
     k = len(m.columns)
     if k < 2:
@@ -120,12 +150,26 @@ def reliability(m: Moments) -> Reliability:
         rest = [j for j in range(k) if j != i]
         rest_cov = cov[np.ix_(rest, rest)]
         r_drop = (cov[i].sum() - cov[i, i]) / np.sqrt(cov[i, i] * rest_cov.sum())
-        deleted = cronbach_alpha(rest_cov) if k > 2 else float(cov[0, 1] / cov[rest[0], rest[0]])
+        deleted = cronbach_alpha(rest_cov) if k > 2 else None
         items[name] = ItemStats(float(r_drop), deleted)
+    items_note = (
+        "alpha if item deleted is not defined on a scale of two items (one item is left)"
+        if k == 2
+        else None
+    )
+    omega, omega_note, improper = None, None, False
     try:
-        omega, omega_note = omega_total(corr), None
+        omega, communalities = omega_total(corr if omega_corr is None else omega_corr)
     except AnalysisError as exc:  # alpha and the item statistics stand without it
-        omega, omega_note = None, f"omega not computed: {exc}"
+        omega_note = f"omega not computed: {exc}"
+    else:
+        heywood = [c for c, h2 in zip(m.columns, communalities, strict=True) if h2 >= 1]
+        if heywood:
+            improper = True
+            omega_note = (
+                "improper one-factor solution (a Heywood case): the communality of "
+                f"{', '.join(heywood)} is at or over 1"
+            )
     return Reliability(
         n=m.n,
         alpha=alpha,
@@ -134,4 +178,6 @@ def reliability(m: Moments) -> Reliability:
         omega_total=omega,
         items=items,
         omega_note=omega_note,
+        omega_improper=improper,
+        items_note=items_note,
     )

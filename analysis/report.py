@@ -4,35 +4,34 @@ Keys follow the documented interface (``n_responses``, ``reliability.<scale>...`
 ``efa``, ``cfa``, ``gaps``, ``regression``, ``loyalty``); more sections are added after
 them. A section the questionnaire cannot support, or the data cannot (too few
 responses, a constant item, a singular matrix), carries a ``note`` instead of numbers.
+
+Every analysis returns a result object; the report only calls their ``to_dict()``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .cfa import cfa
+from .cfa import cfa, cfa_fiml
 from .data import AnalysisError, Scale, SurveyData
-from .drivers import importance_performance, regression
+from .drivers import ImportancePerformance, importance_performance, regression
 from .efa import efa
-from .gaps import gap, zone_of_tolerance
+from .gaps import gap, gap_of_scores, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
+from .pairwise import pairwise
+from .pls import pls
+from .quality import PassChecks, quality
 from .reliability import reliability
 from .segments import Encoded, Grouped, compare_segments, nps, table, wave_change
 
-
-def _section(build: Callable[[], Any]) -> Any:
-    try:
-        return build()
-    except AnalysisError as exc:
-        return {"note": str(exc)}
-    except np.linalg.LinAlgError as exc:
-        return {"note": f"singular matrix: {exc}"}
+MISSING = ("listwise", "available")
 
 
 def _perception_items(data: SurveyData) -> list[tuple[str, list[str]]]:
@@ -48,17 +47,29 @@ def build_report(
     rotation: str = "oblimin",
     bootstrap: int = 0,
     seed: int = 0,
+    missing: str | None = None,
+    exclude_flagged: bool = False,
 ) -> dict[str, Any]:
     """Run every analysis the questionnaire supports on ``data``.
+
+    ``missing`` is ``"listwise"`` or ``"available"`` (default: the questionnaire's
+    ``analysis: missing:`` setting, else listwise). The response-quality checks run
+    first; ``exclude_flagged`` leaves the flagged responses out of every analysis.
 
     BLAS is held to one thread throughout: the work is small matrices, whose threaded
     BLAS calls cost more in waking and spinning threads than they save (measured: the
     report at 10k responses took 2-3x as long); the one pass over the rows runs its own
     threads (:func:`analysis.moments.in_shares`).
     """
+    method = missing or data.q.analysis.missing
+    if method not in MISSING:
+        raise AnalysisError(f"unknown missing-data method {method!r}; use listwise or available")
+    if data.missing != method:
+        data = SurveyData(data.q, data.frame, missing=method)
     with threadpool_limits(1, user_api="blas"):
         return _build_report(
             data,
+            exclude_flagged,
             factors=factors,
             extraction=extraction,
             rotation=rotation,
@@ -67,42 +78,67 @@ def build_report(
         )
 
 
-def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> dict[str, Any]:
-    q = data.q
-    all_columns = [c for s in data.scales for c in s.columns]
-    # one pass gives the covariance of every item and every scale's score
+def _pass(data: SurveyData, checks: PassChecks | None = None) -> MomentCache:
+    """The one pass that gives the covariance of every item and every scale's score (and,
+    with ``checks``, the response-quality checks of the scale items)."""
+    all_columns = list(dict.fromkeys(c for s in data.scales for c in s.columns))
     moments = MomentCache(
-        data, list(dict.fromkeys(all_columns)), means_of=[s.columns for s in data.scales]
+        data,
+        all_columns,
+        means_of=[s.columns for s in data.scales],
+        extra=checks.weights if checks is not None else None,
     )
     if data.scales:
         moments.run()  # first, whatever asks next; it checks the ranges of what it reads
+    return moments
+
+
+def _build_report(
+    data, exclude_flagged, *, factors, extraction, rotation, bootstrap, seed
+) -> dict[str, Any]:
+    q = data.q
+    available = data.missing == "available"
+    columns = tuple(dict.fromkeys(c for s in data.scales for c in s.columns))
+    checks = PassChecks(data, columns) if columns else None
+    moments = _pass(data, checks)
     data.validate()  # bad data fails the whole report, with the cell named
-    report: dict[str, Any] = {"n_responses": int(len(data.frame))}
+    flags = replace(quality(data, checks, moments.extra_projected), excluded=exclude_flagged)
+    if exclude_flagged and flags.flagged.any():
+        kept = data.frame.loc[~flags.flagged].reset_index(drop=True)
+        data = SurveyData(q, kept, missing=data.missing)
+        moments = _pass(data)
+    report: dict[str, Any] = {"n_responses": int(len(data.frame)), "missing": data.missing}
+    report["quality"] = flags.to_dict()
 
     report["reliability"] = {
-        s.name: _section(lambda s=s: _reliability(moments.get(s.columns))) for s in data.scales
+        s.name: _section(lambda s=s: _reliability(data, moments, s.columns)) for s in data.scales
     }
     dims = _perception_items(data)
     items = tuple(c for _, cols in dims for c in cols)
     if len(items) >= 3:
-        report["efa"] = _section(lambda: _efa(moments.get(items), factors, extraction, rotation))
+        report["efa"] = _section(
+            lambda: efa(_correlations(data, moments, items), factors, extraction, rotation)
+        )
         groups, start = [], 0
         for _, cols in dims:
             groups.append(list(range(start, start + len(cols))))
             start += len(cols)
-        report["cfa"] = _section(lambda: _cfa(moments.get(items), groups))
+        report["cfa"] = _section(lambda: _cfa(data, moments, items, groups))
     else:
         report["efa"] = report["cfa"] = {"note": "fewer than 3 perception items"}
 
     if q.measure_by_role("expectation") and q.measure_by_role("perception"):
         report["gaps"] = {  # a dimension without complete responses has its own note
-            d.id: _section(lambda d=d: vars(gap(data, d, moments=moments))) for d in q.dimensions
+            d.id: _section(
+                lambda d=d: gap_of_scores(data, d) if available else gap(data, d, moments=moments)
+            )
+            for d in q.dimensions
         }
     else:
         report["gaps"] = {"note": "the questionnaire has no expectation and perception measures"}
     if q.measure_by_role("adequate") and q.measure_by_role("desired"):
         report["zone_of_tolerance"] = _section(
-            lambda: {d: vars(z) for d, z in zone_of_tolerance(data).items()}
+            lambda: {d: z.to_dict() for d, z in zone_of_tolerance(data).items()}
         )
 
     satisfaction = _outcome_score(data, "satisfaction")
@@ -123,9 +159,10 @@ def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> di
     nps_items = [i for i in q.items if i.kind == "nps" and i.id in data.frame]
     if nps_items:
         report["nps"] = {
-            i.id: _section(lambda i=i: vars(nps(data.frame[i.id].to_numpy(float))))
-            for i in nps_items
+            i.id: _section(lambda i=i: nps(data.frame[i.id].to_numpy(float))) for i in nps_items
         }
+    if q.analysis.paths:  # the satisfaction index (ACSI/ECSI path model)
+        report["pls"] = _section(lambda: pls(data, bootstrap=bootstrap, seed=seed))
     present = [i for s in q.segments for i in s.items if i.id in data.frame]
     if present:
         report["segments"] = _segments(data, satisfaction, dims, nps_items)
@@ -134,47 +171,36 @@ def _build_report(data, *, factors, extraction, rotation, bootstrap, seed) -> di
     return _clean(report)
 
 
-def _reliability(m) -> dict:
-    r = reliability(m)
-    return {
-        "n": r.n,
-        "alpha": r.alpha,
-        "std_alpha": r.std_alpha,
-        "alpha_ci": list(r.alpha_ci),
-        "omega_total": r.omega_total,
-        "items": {c: vars(s) for c, s in r.items.items()},
-        **({"omega_note": r.omega_note} if r.omega_note else {}),
-    }
+def _section(build: Callable[[], Any]) -> Any:
+    """A result's ``to_dict()`` (or a plain value), or a note saying why there is none."""
+    try:
+        result = build()
+    except AnalysisError as exc:
+        return {"note": str(exc)}
+    except np.linalg.LinAlgError as exc:
+        return {"note": f"singular matrix: {exc}"}
+    return result.to_dict() if hasattr(result, "to_dict") else result
 
 
-def _efa(m, factors, extraction, rotation) -> dict:
-    r = efa(m, factors, extraction, rotation)
-    return {
-        "n": r.n,
-        "kmo": r.kmo,
-        "kmo_items": r.kmo_items,
-        "bartlett": r.bartlett,
-        "parallel_suggests": r.parallel_suggests,
-        "n_factors": r.n_factors,
-        "extraction": r.extraction,
-        "rotation": r.rotation,
-        "loadings": {c: list(r.loadings[i]) for i, c in enumerate(r.columns)},
-        "communalities": dict(zip(r.columns, r.communalities, strict=True)),
-        "factor_correlations": r.phi.tolist(),
-        # regression (Thurstone) factor scores are z-scored items times these weights
-        "score_weights": {c: list(r.weights[i]) for i, c in enumerate(r.columns)},
-    }
+def _reliability(data: SurveyData, moments: MomentCache, columns: tuple[str, ...]):
+    if data.missing == "available":  # psych::alpha on pairwise moments, omega on cor
+        pw = pairwise(data.columns(columns), columns)
+        return reliability(pw.covariance_moments(), omega_corr=pw.cor)
+    return reliability(moments.get(columns))
 
 
-def _cfa(m, groups) -> dict:
-    r = cfa(m.cov, m.n, groups, m.columns)
-    out = {k: getattr(r, k) for k in ("n", "chi2", "df", "p", "cfi", "tli", "rmsea", "srmr")}
-    out["rmsea_ci"] = list(r.rmsea_ci)
-    out["std_loadings"] = r.std_loadings
-    out["factor_correlations"] = r.factor_correlations.tolist()
-    if not r.converged:
-        out["warning"] = "the optimiser did not report convergence"
-    return out
+def _correlations(data: SurveyData, moments: MomentCache, items: tuple[str, ...]):
+    """The moments whose correlation matrix the EFA reads: listwise, or pairwise."""
+    if data.missing == "available":
+        return pairwise(data.columns(items), items).correlation_moments()
+    return moments.get(items)
+
+
+def _cfa(data: SurveyData, moments: MomentCache, items: tuple[str, ...], groups):
+    if data.missing == "available":
+        return cfa_fiml(np.column_stack(data.columns(items)), groups, items)
+    m = moments.get(items)
+    return cfa(m.cov, m.n, groups, m.columns)
 
 
 def _outcome_scale(data: SurveyData, role: str) -> Scale | None:
@@ -195,45 +221,39 @@ def _score_moments(moments: MomentCache, scales: list[Scale]) -> tuple[int, np.n
 
 def _regression(
     data: SurveyData, moments: MomentCache, satisfaction: np.ndarray, bootstrap: int, seed: int
-) -> dict:
+):
     scales = data.dimension_scales("perception")
     scores = data.dimension_scores("perception")
-    known = _score_moments(moments, [*scales, _outcome_scale(data, "satisfaction")])
-    r = regression(
+    known = None  # with available scores, the regression makes its own pass
+    if data.missing == "listwise":
+        known = _score_moments(moments, [*scales, _outcome_scale(data, "satisfaction")])
+    return regression(
         list(scores.values()), satisfaction, tuple(scores), bootstrap, seed, moments=known
     )
-    out = {k: getattr(r, k) for k in ("n", "coef", "se_hc3", "std_beta", "r2", "adj_r2", "vif")}
-    out["relative_weights"] = r.relative_weights
-    out["relative_weights_pct"] = r.relative_weights_pct
-    if r.shapley is not None:
-        out["shapley"] = r.shapley
-    else:
-        out["shapley"] = {"note": "more than 15 drivers: exact Shapley values not computed"}
-    if r.bootstrap:
-        out["bootstrap"] = {"resamples": bootstrap, "level": 0.95, **r.bootstrap}
-    return out
 
 
 def _ipa(data: SurveyData, moments: MomentCache, report: dict) -> dict:
     importance = report["regression"]["relative_weights"]
-    # a dimension's mean perception over the rows that answer all its items
-    scales = {s.section.id: s.columns for s in data.dimension_scales("perception")}
-    performance = {d: float(moments.get(scales[d]).mean.mean()) for d in importance}
-    out = {"performance_is": "mean perception", **importance_performance(importance, performance)}
+    # a dimension's mean perception score (listwise: over the rows that answer all its items)
+    scales = {s.section.id: s for s in data.dimension_scales("perception")}
+    if data.missing == "available":
+        performance = {d: float(np.nanmean(data.score(scales[d]))) for d in importance}
+    else:
+        performance = {d: float(moments.get(scales[d].columns).mean.mean()) for d in importance}
     gaps = report.get("gaps", {})
+    by_gap = None
     if "note" not in gaps and all("gap" in gaps.get(d, {}) for d in importance):
-        gap_perf = {d: gaps[d]["gap"] for d in importance}
-        out["by_gap"] = importance_performance(importance, gap_perf)
-    return out
+        by_gap = importance_performance(importance, {d: gaps[d]["gap"] for d in importance})
+    result = ImportancePerformance(importance_performance(importance, performance), by_gap)
+    return result.to_dict()
 
 
 def _loyalty(data: SurveyData, satisfaction: np.ndarray, loyalty: np.ndarray) -> dict:
     x = Encoded.of(satisfaction)  # its distinct values are found once for all models
-    m = loyalty_models(x, loyalty)
-    out = vars(m).copy()
+    out = loyalty_models(x, loyalty).to_dict()
     items = [i for o in data.q.outcomes if o.role == "loyalty" for i in o.items]
     out["ordinal"] = {
-        i.id: _section(lambda i=i: vars(ordinal_logit(x, data.columns([i.id])[0]))) for i in items
+        i.id: _section(lambda i=i: ordinal_logit(x, data.columns([i.id])[0])) for i in items
     }
     return out
 
@@ -257,9 +277,9 @@ def _segments(data: SurveyData, satisfaction, dims, nps_items) -> dict:
             name: _section(lambda e=e, t=tables[name], g=groups: compare_segments(e, g, t))
             for name, e in encoded.items()
         }
-        if item.id == "wave":  # the segment that names the survey wave
+        if item.role == "wave":  # declared in the questionnaire (segments: role: wave)
             section["change"] = {
-                name: wave_change(e, groups, counts_table=tables[name])
+                name: wave_change(e, groups, counts_table=tables[name]).to_dict()
                 for name, e in encoded.items()
             }
         out[item.id] = section
@@ -271,6 +291,8 @@ def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) in (int, str) for v in value):  # ids: nothing to convert
+            return list(value)
         return [_clean(v) for v in value]
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None

@@ -21,6 +21,11 @@ class NPS:
     passives: float
     detractors: float
 
+    def to_dict(self) -> dict:
+        out = dict(vars(self))
+        out["ci"] = list(self.ci)
+        return out
+
 
 def nps(scores: np.ndarray, level: float = 0.95) -> NPS:
     r"""Net Promoter Score (0-10 item: promoters 9-10, detractors 0-6) with a Wald interval.
@@ -78,7 +83,9 @@ class Encoded:
             if encoded is not None:
                 return encoded
         finite = np.isfinite(y)
-        levels, inverse = np.unique(y[finite], return_inverse=True)
+        # Scores equal as decimals but summed in another order can differ in the last
+        # bit; rounded to 1e-9 they tie, as they should for ranks and count tables.
+        levels, inverse = np.unique(np.round(y[finite], 9), return_inverse=True)
         codes = np.full(len(y), -1, dtype=np.intp)
         codes[finite] = inverse
         return cls(levels, codes)
@@ -150,11 +157,41 @@ def table(score: Encoded, groups: Grouped) -> np.ndarray:
     return counts.reshape(len(score.levels) + 1, k)[1:, 1:]
 
 
+@dataclass(frozen=True)
+class SegmentComparison:
+    """A score compared across the groups of a segment."""
+
+    n: int
+    means: dict[str, float]
+    welch_anova: dict[str, float]
+    kruskal: dict[str, float]
+    pairwise: tuple[dict, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "means": dict(self.means),
+            "welch_anova": dict(self.welch_anova),
+            "kruskal": dict(self.kruskal),
+            "pairwise": [dict(row) for row in self.pairwise],
+        }
+
+
+@dataclass(frozen=True)
+class WaveChange:
+    """The change of a score from each wave to the next."""
+
+    steps: tuple[dict, ...]
+
+    def to_dict(self) -> list[dict]:
+        return [dict(step) for step in self.steps]
+
+
 def compare_segments(
     values: np.ndarray | Encoded,
     groups: pd.Series | Grouped,
     counts_table: np.ndarray | None = None,
-) -> dict:
+) -> SegmentComparison:
     r"""Welch ANOVA and Kruskal-Wallis of a score across segment groups, with effect sizes
     and Holm-corrected pairwise Welch t tests, all from per-group sufficient statistics.
 
@@ -172,7 +209,8 @@ def compare_segments(
     * Pairwise Welch t tests, Holm-adjusted, with Hedges' g (pingouin's
       ``pairwise_tests(parametric=True, correction=True, padjust="holm")``).
 
-    Groups with fewer than 2 answers are left out.
+    Groups with fewer than 2 answers are left out; where no test is defined an
+    :class:`AnalysisError` says why.
     """
     score = values if isinstance(values, Encoded) else Encoded.of(values)
     grouped = groups if isinstance(groups, Grouped) else Grouped.of(groups)
@@ -181,15 +219,15 @@ def compare_segments(
     counts_table = counts_table.astype(np.float64)
     big = counts_table.sum(axis=0) >= 2
     if big.sum() < 2:
-        return {"note": "fewer than two groups with at least 2 answers"}
+        raise AnalysisError("fewer than two groups with at least 2 answers")
     names, counts_table = grouped.names[big], counts_table[:, big]
     counts, means, var = _group_stats(score.levels, counts_table)
     k, n = len(names), counts.sum()
     grand = (counts * means).sum() / n
     if (var <= 1e-12).all():
-        return {"note": "the score is the same within every group"}
+        raise AnalysisError("the score is the same within every group")
     if (var <= 1e-12).any():
-        return {"note": "the score is constant within a group: Welch's test is undefined"}
+        raise AnalysisError("the score is constant within a group: Welch's test is undefined")
     w = counts / var
     mean_w = (w * means).sum() / w.sum()
     a = (w * (means - mean_w) ** 2).sum() / (k - 1)
@@ -199,19 +237,19 @@ def compare_segments(
     ss_between = (counts * (means - grand) ** 2).sum()
     ss_total = ((score.levels - grand) ** 2 @ counts_table).sum()
     h, kw_p = _kruskal(counts_table, counts)
-    return {
-        "n": int(n),
-        "means": {str(g): float(m) for g, m in zip(names, means, strict=True)},
-        "welch_anova": {
+    return SegmentComparison(
+        n=int(n),
+        means={str(g): float(m) for g, m in zip(names, means, strict=True)},
+        welch_anova={
             "F": float(f),
             "df1": float(k - 1),
             "df2": float(df2),
             "p": float(stats.f.sf(f, k - 1, df2)),
             "eta2_partial": float(ss_between / ss_total),
         },
-        "kruskal": {"H": float(h), "p": float(kw_p), "epsilon2": float(h * (n + 1) / (n**2 - 1))},
-        "pairwise": _pairwise(names, counts, means, var),
-    }
+        kruskal={"H": float(h), "p": float(kw_p), "epsilon2": float(h * (n + 1) / (n**2 - 1))},
+        pairwise=tuple(_pairwise(names, counts, means, var)),
+    )
 
 
 def _group_stats(levels: np.ndarray, counts_table: np.ndarray):
@@ -283,7 +321,7 @@ def wave_change(
     waves: pd.Series | Grouped,
     level: float = 0.95,
     counts_table: np.ndarray | None = None,
-) -> list[dict]:
+) -> WaveChange:
     """Mean change of a score from each wave to the next, with a Welch t interval.
 
     ``waves`` lists the waves in order (a categorical's categories). Computed from the
@@ -317,4 +355,4 @@ def wave_change(
                 "p": float(p),
             }
         )
-    return out
+    return WaveChange(tuple(out))

@@ -30,6 +30,7 @@ from .model import (
     Section,
     slot_name,
 )
+from .settings import MISSING_METHODS, SEGMENT_ROLES, AnalysisSettings, has_cycle
 
 DEFAULT_LANGUAGES = ("en", "zh")
 ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -119,18 +120,25 @@ def parse_questionnaire(text: str, source: str = "<string>") -> Questionnaire:
         raise QuestionnaireError(
             source, None, f"the file is larger than {MAX_FILE_BYTES // 1024} kB"
         )
-    loader = _GuardedLoader(text)
+    loader = None
     try:
+        loader = _GuardedLoader(text)  # the reader already refuses control characters
         root = loader.get_single_node()
     except QuestionnaireError as exc:
         raise QuestionnaireError(source, exc.line, exc.message) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise QuestionnaireError(
+            source, line, f"not valid YAML: character {_char(exc.character)!r} is not allowed"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise QuestionnaireError(source, line, f"not valid YAML: {problem}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         raise QuestionnaireError(source, None, "the file is empty")
     return _Reader(source).questionnaire(root)
@@ -268,6 +276,7 @@ class _Reader:
                 "segments",
                 "access",
                 "page_size",
+                "analysis",
             ),
         )
         if "languages" in top:
@@ -319,6 +328,11 @@ class _Reader:
                     f"page_size counts answers per page and must be between {least} (the "
                     f"answers of one item) and {MAX_PAGE_ANSWERS}",
                 )
+        analysis = (
+            self.read_analysis(top["analysis"], measures, dimensions, outcomes)
+            if "analysis" in top
+            else AnalysisSettings()
+        )
         return Questionnaire(
             id=qid,
             title=title,
@@ -333,6 +347,7 @@ class _Reader:
             access=access,  # type: ignore[arg-type]
             page_size=page_size,
             source=self.source,
+            analysis=analysis,
         )
 
     def identifier_with_dashes(self, node: yaml.Node) -> str:
@@ -424,7 +439,7 @@ class _Reader:
     ) -> Item:
         optional = ["reverse", "required", "show_if"]
         if section_kind == "questions":
-            optional.append("type")
+            optional += ["personal", "type"]
             optional += sorted({key for kind in KINDS.values() for key in kind.options})
         fields = self.mapping(node, f"{where}: an item", required=("id", "text"), optional=optional)
         iid = self.identifier(fields["id"], f"{where}: item id")
@@ -437,7 +452,7 @@ class _Reader:
         )
         kind = KINDS[name]
         for key in fields:
-            if key in optional[3:] and key != "type" and key not in kind.options:
+            if key in optional[5:] and key not in kind.options:
                 takers = [k.name for k in KINDS.values() if key in k.options]
                 raise self.fail(
                     fields[key], f"{where}: '{key}' is only for {' and '.join(takers)} items"
@@ -456,6 +471,11 @@ class _Reader:
             else kind.default_required
         )
         attributes = kind.declare(self, fields, where)
+        personal = (
+            self.boolean(fields["personal"], f"{where}: personal")
+            if "personal" in fields
+            else kind.default_personal
+        )
         show_if = self.read_condition(fields["show_if"], where) if "show_if" in fields else None
         item = Item(
             id=iid,
@@ -465,6 +485,7 @@ class _Reader:
             reverse=reverse,
             show_if=show_if,
             line=_line(node),
+            personal=personal,
             **attributes,
         )
         self.register_columns(node, item, measures if section_kind == "dimension" else ())
@@ -563,7 +584,7 @@ class _Reader:
                 entry,
                 "a segment",
                 required=("id", "title", "choices"),
-                optional=("required", "hidden", "default"),
+                optional=("required", "hidden", "default", "role", "personal"),
             )
             sid = self.identifier(fields["id"], "segment id")
             where = f"segment '{sid}'"
@@ -580,6 +601,13 @@ class _Reader:
                 if "required" in fields
                 else False
             )
+            role = None
+            if "role" in fields:
+                role = self.choice_of(fields["role"], f"{where}: role", SEGMENT_ROLES)
+                if any(i.role == role for i in items):
+                    raise self.fail(
+                        fields["role"], f"{where}: only one segment can have the role '{role}'"
+                    )
             hidden = (
                 self.boolean(fields["hidden"], f"{where}: hidden") if "hidden" in fields else False
             )
@@ -605,6 +633,12 @@ class _Reader:
                 hidden=hidden,
                 default=default,
                 line=_line(entry),
+                role=role,
+                personal=(
+                    self.boolean(fields["personal"], f"{where}: personal")
+                    if "personal" in fields
+                    else False
+                ),
             )
             self.answer_columns[sid] = item
             items.append(item)
@@ -612,3 +646,67 @@ class _Reader:
             return ()
         # The section's heading ("About you") is interface text, translated by Flask-Babel.
         return (Section("segments", "segments", {}, tuple(items)),)
+
+    def read_analysis(
+        self,
+        node: yaml.Node,
+        measures: tuple[Measure, ...],
+        dimensions: tuple[Section, ...],
+        outcomes: tuple[Section, ...],
+    ) -> AnalysisSettings:
+        """The ``analysis:`` settings: the missing-data method and the index's path model."""
+        fields = self.mapping(node, "analysis", optional=("missing", "paths"))
+        missing = (
+            self.choice_of(fields["missing"], "analysis.missing", MISSING_METHODS)
+            if "missing" in fields
+            else "listwise"
+        )
+        constructs = {d.id for d in dimensions}
+        constructs |= {f"{m.id}_{d.id}" for m in measures for d in dimensions}
+        constructs |= {o.id for o in outcomes if any(i.kind == "scale" for i in o.items)}
+        paths: list[tuple[str, str]] = []
+        lines: dict[tuple[str, str], int] = {}
+        path_nodes = (
+            self.sequence(fields["paths"], "analysis.paths", allow_empty=True)
+            if "paths" in fields
+            else []
+        )
+        for entry in path_nodes:
+            ends = self.sequence(entry, "analysis.paths: a path")
+            if len(ends) != 2:
+                raise self.fail(entry, "analysis.paths: a path is a pair [from, to]")
+            pair = []
+            for end in ends:
+                name = self.scalar(end, "analysis.paths: a construct")
+                if name not in constructs:
+                    hint = difflib.get_close_matches(str(name), sorted(constructs), n=1)
+                    suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                    raise self.fail(
+                        end,
+                        f"analysis.paths: unknown construct {name!r}{suggestion}; use a "
+                        "dimension id, <measure id>_<dimension id> or an outcome id with "
+                        "scale items",
+                    )
+                pair.append(name)
+            path = (pair[0], pair[1])
+            if path[0] == path[1]:
+                raise self.fail(entry, f"analysis.paths: '{path[0]}' cannot lead to itself")
+            if path in lines:
+                raise self.fail(
+                    entry,
+                    f"analysis.paths: {path[0]} -> {path[1]} is given twice "
+                    f"(first on line {lines[path]})",
+                )
+            lines[path] = _line(entry)
+            paths.append(path)
+            if has_cycle(paths):
+                raise self.fail(
+                    entry,
+                    f"analysis.paths: {path[0]} -> {path[1]} closes a loop; the path model "
+                    "must be recursive (no construct may lead back to itself)",
+                )
+        return AnalysisSettings(missing=missing, paths=tuple(paths))  # type: ignore[arg-type]
+
+
+def _char(character: int | str) -> str:
+    return chr(character) if isinstance(character, int) else character

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from .kinds import KINDS, Kind
+from .settings import AnalysisSettings
 
 Text = Mapping[str, str]
 """A translated text: language code -> text."""
@@ -127,6 +128,10 @@ class Item:
     hidden: bool = False  # segments: never shown, set by an invitation, a link or default
     default: str | None = None  # segments: the choice stored when nothing else sets it
     line: int = 0  # where the item is defined, for messages
+    role: str | None = None  # segments: "wave" marks the survey wave
+    # Personal data (a name, a phone, free text that may identify): masked for staff
+    # without the personal-data grant. Open text is personal unless declared otherwise.
+    personal: bool = False
 
     @property
     def type(self) -> Kind:
@@ -222,6 +227,7 @@ class Questionnaire:
     access: Literal["open", "invitation"] = "open"
     page_size: int = DEFAULT_PAGE_ANSWERS  # answers per page, at most MAX_PAGE_ANSWERS
     source: str = ""  # the file it was read from
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
 
     # -- structure ---------------------------------------------------------------
     @cached_property

@@ -20,5 +20,6 @@ for survey in $(flask surveys | cut -f1); do
     flask seed-demo "$survey" --responses "${DEMO_RESPONSES:-300}" --if-empty
 done
 flask surveys
-echo "Open $SURVEY_BASE_URL/ (Ctrl-C stops the service)"
+flask demo-accounts   # one account per role, new random passwords at every start
+echo "Customers: $SURVEY_BASE_URL/   (Ctrl-C stops the service)"
 exec .venv/bin/flask --app survey_app run --host 127.0.0.1 --port "$PORT"

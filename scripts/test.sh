@@ -29,7 +29,7 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[test,oracle]"
 
 # PostgreSQL on loopback, unless the caller gives its own TEST_POSTGRES_URL.
 if [ -z "${TEST_POSTGRES_URL:-}" ] && command -v pg_lsclusters >/dev/null && can_install; then

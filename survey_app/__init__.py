@@ -11,7 +11,7 @@ from werkzeug.routing import BaseConverter
 
 from config import ROOT, Config, engine_options
 
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS = ROOT / "survey_app" / "migrations"
 log = logging.getLogger(__name__)
@@ -50,10 +50,14 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 def template_helpers() -> dict[str, Any]:
     """``t(text)`` translates questionnaire texts; language links keep the current page."""
     from flask_babel import get_locale
+    from flask_babel import lazy_gettext as _l
+    from flask_login import current_user
 
     from questionnaires import translate
 
+    from .auth.policy import may
     from .links import lang_url
+    from .staff_links import links_for
 
     lang = str(get_locale())
     return {
@@ -61,6 +65,9 @@ def template_helpers() -> dict[str, Any]:
         "t": lambda text: translate(text, lang),
         "lang_url": lang_url,
         "language_names": [(c, LANGUAGE_NAMES.get(c, c)) for c in Config.LANGUAGES],
+        "may": may,
+        "state_names": {"draft": _l("draft"), "open": _l("open"), "closed": _l("closed")},
+        "staff_links": lambda survey: links_for(survey, current_user),
     }
 
 
@@ -92,19 +99,30 @@ def create_app(
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     babel.init_app(app, locale_selector=select_locale)
-    from . import errors, guards
+    from . import errors, guards, security
+    from .auth.policy import enforce, public
+    from .auth.services import load_session_user
 
     guards.register(app)  # first: before CSRF reads a body the guard may refuse
     csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(load_session_user)
+    limiter.init_app(app)
+    app.before_request(enforce)  # every view's declared access, before any view code
+    security.configure(app)
 
+    from .admin import bp as admin_bp
+    from .auth.routes import bp as auth_bp
     from .cli import register_cli
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",
-        lambda: redirect(url_for("static", filename="favicon.svg"), code=301),
+        public(lambda: redirect(url_for("static", filename="favicon.svg"), code=301)),
     )
     errors.register(app)
     register_cli(app)

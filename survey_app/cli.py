@@ -11,22 +11,35 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, g
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from questionnaires import QuestionnaireError, load_questionnaire, translate
+from questionnaires import QuestionnaireError, translate
 from questionnaires.loader import read_source
 
+from . import audit
 from .extensions import db
 from .links import external_url
-from .models import Survey
+from .models import ROLES, Survey
 
 log = logging.getLogger(__name__)
 
 
 def register_cli(app: Flask) -> None:
-    for command in (init_db, load_questionnaire_command, seed_demo, surveys, invite, link):
+    for command in (
+        init_db,
+        load_questionnaire_command,
+        seed_demo,
+        surveys,
+        invite,
+        link,
+        create_unit_command,
+        create_user_command,
+        disable_user_command,
+        audit_verify,
+        demo_accounts,
+    ):
         app.cli.add_command(command)
 
 
@@ -35,11 +48,45 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def get_survey(survey_id: str) -> Survey:
+def get_survey(survey_id: str, permission: str | None = None) -> Survey:
+    """The survey; with ``--as``, only one that account may use for ``permission``."""
     survey = db.session.get(Survey, survey_id)
+    user = getattr(g, "as_user", None)
+    if survey is not None and user is not None and permission is not None:
+        from .auth.policy import may, sees_unit
+
+        if not sees_unit(user, survey.unit_id):
+            survey = None
+        elif not may(user, permission):
+            fail(f"{user.email} may not do this ({permission})")
     if survey is None:
         fail(f"no survey '{survey_id}'; load its questionnaire first")
     return survey
+
+
+def as_option(command):
+    """``--as EMAIL``: act as that account, with its rights; the audit log names it.
+    Without it the command is the operator's (unrestricted, audited as the OS user)."""
+
+    def set_actor(ctx: click.Context, param: click.Parameter, email: str | None) -> None:
+        if not email:
+            return
+        from .auth.services import find_user
+
+        user = find_user(email)
+        if user is None or not user.active:
+            fail(f"--as {email}: no active account with this email")
+        g.as_user = user
+        g.actor = user.email
+
+    return click.option(
+        "--as",
+        "as_email",
+        metavar="EMAIL",
+        expose_value=False,
+        callback=set_actor,
+        help="Act as this account, with its rights (default: the operator, unrestricted).",
+    )(command)
 
 
 @click.command("init-db")
@@ -52,60 +99,65 @@ def init_db() -> None:
 @click.command("load-questionnaire")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
+    "--unit",
+    help="The unit a new survey belongs to (default: the default unit; a reloaded survey "
+    "keeps its unit).",
+)
+@click.option(
     "--allow-incompatible",
     is_flag=True,
     help="Load a file that would read stored answers differently as a new version whose "
     "answers are kept apart from the earlier ones (default: refuse it).",
 )
-def load_questionnaire_command(paths: tuple[Path, ...], allow_incompatible: bool) -> None:
+@as_option
+def load_questionnaire_command(
+    paths: tuple[Path, ...], unit: str | None, allow_incompatible: bool
+) -> None:
     """Load or reload questionnaire files; all of them, or none if any is refused."""
-    from .surveys.services import store_questionnaire
-    from .versions import check_reload
+    from .surveys.loading import LoadRefused, apply_load, plan_load
 
-    loaded = []
+    user = getattr(g, "as_user", None)
+    plans = []
     for path in paths:
         try:
-            q = load_questionnaire(path)
-            text = read_source(path)
-        except QuestionnaireError as exc:
-            fail(str(exc))
-        loaded.append((q, text, path.name))
-    ids = [q.id for q, _, _ in loaded]
+            plan = plan_load(read_source(path), path.name, unit, source=str(path))
+        except (QuestionnaireError, LoadRefused) as exc:
+            fail(f"{path}: {exc}" if isinstance(exc, LoadRefused) else str(exc))
+        if user is not None:
+            from .auth.policy import may, sees_unit
+
+            if not (may(user, "edit_questionnaire") and sees_unit(user, plan.unit_id)):
+                fail(f"{user.email} may not load questionnaires into unit {plan.unit_id}")
+        plans.append(plan)
+    ids = [p.q.id for p in plans]
     if len(set(ids)) != len(ids):
         fail("two files define the same questionnaire id")
-    plans = []
     refused = False
-    for q, text, name in loaded:
-        survey = db.session.get(Survey, q.id)
-        check = check_reload(survey, q)
-        series = None
-        if not check.compatible:
+    for plan in plans:
+        if not plan.check.compatible:
             click.echo(
-                f"{q.id}: this version would read stored answers differently ({name}):", err=True
+                f"{plan.q.id}: this version would read stored answers differently ({plan.name}):",
+                err=True,
             )
-            for affected in check.affected:
+            for affected in plan.check.affected:
                 click.echo(f"  {affected.describe()}", err=True)
-            if allow_incompatible:
-                series = survey.current.number + 1
-            else:
-                refused = True
-        plans.append((q, text, name, series))
+            refused = refused or not allow_incompatible
     if refused:
         fail(
             "refused: nothing was loaded. Keep the old definitions of these questions, or "
             "load with --allow-incompatible to start a new version whose answers are kept "
             "apart from the earlier ones"
         )
-    results = [store_questionnaire(q, text, name, series=series) for q, text, name, series in plans]
+    results = [apply_load(plan, allow_incompatible=allow_incompatible) for plan in plans]
     db.session.commit()
-    for (q, _, name, series), (survey, added) in zip(plans, results, strict=True):
+    for plan, (survey, added, new_series) in zip(plans, results, strict=True):
         state = f"version {survey.current.number}" if added else "unchanged"
-        if series is not None and added:
+        if new_series and added:
             state += (
                 " (a new series: answers given under earlier versions are analysed and "
-                f"exported with --version {series - 1})"
+                f"exported with --version {survey.current.number - 1})"
             )
-        click.echo(f"{q.id}: {state} ({name})")
+        click.echo(f"{plan.q.id}: {state} ({plan.name})")
 
 
 @click.command("seed-demo")
@@ -198,6 +250,7 @@ def read_invitation_rows(path: Path, segments: set[str]) -> list[dict]:
     help="A CSV file: one invitation per row, a column per segment, optional email, name.",
 )
 @click.option("--base-url", help="Where the service is reachable (default: SURVEY_BASE_URL).")
+@as_option
 def invite(
     survey_id: str,
     count: int,
@@ -208,7 +261,7 @@ def invite(
     """Create invitation tokens (one response each) and print their links."""
     from .surveys.services import check_segments, create_invitations
 
-    survey = get_survey(survey_id)
+    survey = get_survey(survey_id, "invite")
     q = survey.questionnaire
     values = parse_settings(settings)
     rows = None
@@ -224,6 +277,7 @@ def invite(
         invitations = create_invitations(survey, count, segments=values, rows=rows)
     except ValueError as exc:
         fail(str(exc))
+    audit.record("invitations.create", survey.id, {"count": len(invitations)})
     db.session.commit()
     for invitation in invitations:
         click.echo(_link(base_url, survey_id, t=invitation.token))
@@ -233,11 +287,12 @@ def invite(
 @click.argument("survey_id")
 @click.option("--set", "settings", multiple=True, metavar="SEGMENT=CHOICE", required=True)
 @click.option("--base-url", help="Where the service is reachable (default: SURVEY_BASE_URL).")
+@as_option
 def link(survey_id: str, settings: tuple[str, ...], base_url: str | None) -> None:
     """Print an open link whose segment values (a branch, a QR code) are signed."""
     from .surveys.services import check_segments, sign_segments
 
-    survey = get_survey(survey_id)
+    survey = get_survey(survey_id, "invite")
     try:
         values = check_segments(survey.questionnaire, parse_settings(settings))
     except ValueError as exc:
@@ -247,3 +302,88 @@ def link(survey_id: str, settings: tuple[str, ...], base_url: str | None) -> Non
 
 def _link(base_url: str | None, survey_id: str, **args: str) -> str:
     return external_url("surveys.take", base_url=base_url, survey_id=survey_id, **args)
+
+
+# -- accounts and units --------------------------------------------------------------------
+@click.command("create-unit")
+@click.argument("unit_id")
+@click.option("--name", required=True, help="The unit's name, as staff pages show it.")
+def create_unit_command(unit_id: str, name: str) -> None:
+    """Create a business unit."""
+    from .auth.services import AccountError, create_unit
+
+    try:
+        create_unit(unit_id, name)
+    except AccountError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"unit {unit_id} created")
+
+
+def read_password() -> str:
+    """From a prompt on a terminal; else one line of standard input (for scripts)."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--unit", "units", multiple=True, help="A unit the account works in; repeatable.")
+@click.option("--personal", is_flag=True, help="May see personal data (contact details, texts).")
+def create_user_command(email: str, role: str, units: tuple[str, ...], personal: bool) -> None:
+    """Create a staff account; the password is read from standard input."""
+    from .auth.services import AccountError, create_user
+
+    try:
+        create_user(email, read_password(), role, units, personal)
+    except AccountError as exc:
+        fail(str(exc))
+    db.session.commit()
+    click.echo(f"account {email.strip().lower()} created ({role})")
+
+
+@click.command("disable-user")
+@click.argument("email")
+def disable_user_command(email: str) -> None:
+    """Disable an account at once (its sessions end), as the admin page's button does."""
+    from .auth.services import disable_user, find_user
+
+    user = find_user(email)
+    if user is None:
+        fail(f"no account {email}")
+    disable_user(user)
+    db.session.commit()
+    click.echo(f"account {user.email} disabled")
+
+
+@click.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first entry that does not match."""
+    result = audit.verify()
+    if not result.ok:
+        fail(f"audit log entry {result.first_bad} does not match: {result.reason}")
+    click.echo(f"audit log intact: {result.entries} entries")
+
+
+@click.command("demo-accounts")
+def demo_accounts() -> None:
+    """Create (or give new random passwords to) one demo account per role, in the default
+    unit, and print their logins. Only accounts of the reserved domain demo.invalid."""
+    import secrets
+
+    from .auth.services import create_user, find_user, set_password
+
+    click.echo(f"Staff pages: {external_url('auth.login')}")
+    for role in ROLES:
+        email = f"{role.replace('_', '-')}@demo.invalid"
+        password = secrets.token_urlsafe(12)
+        user = find_user(email)
+        if user is None:
+            units = () if role in ("admin", "executive") else ("default",)
+            create_user(email, password, role, units, personal=role in ("admin", "researcher"))
+        else:
+            set_password(user, password, reset=True)
+        click.echo(f"  {role:<11} {email:<28} {password}")
+    db.session.commit()

@@ -60,6 +60,18 @@ def register(app: Flask) -> None:
     def method_not_allowed(error):
         return _page(_("Not found"), _("There is no such page."), 405)
 
+    @app.errorhandler(429)
+    def too_many(error):
+        response = render_template(
+            "error.html",
+            title=_("Too many attempts"),
+            message=_(
+                "Too many requests came from here in a short time. Please wait a minute "
+                "and try again."
+            ),
+        )
+        return response, 429, {"Retry-After": "60"}
+
     @app.errorhandler(413)
     def too_large(error):
         return _page(_("Too much data"), _("The form sent was too large."), 413)

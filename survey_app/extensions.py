@@ -1,6 +1,9 @@
 """Extension objects, created unbound and initialised in :func:`survey_app.create_app`."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -15,3 +18,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+# Memory storage by default (per process); production names a shared one (Redis) in
+# RATELIMIT_STORAGE_URI. Limits apply only where a view declares one.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

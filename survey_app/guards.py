@@ -12,6 +12,12 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 
 UPLOAD_ENDPOINTS: set[str] = set()  # views that accept files declare themselves here
+# Routes that take more than a survey page (MAX_CONTENT_LENGTH): endpoint -> bytes.
+ROUTE_LIMITS: dict[str, int] = {
+    "admin.upload": 4 * 1024 * 1024,
+    "admin.upload_confirm": 4 * 1024 * 1024,
+    "admin.invitations": 4 * 1024 * 1024,
+}
 
 
 def refuse_odd_requests() -> None:
@@ -21,6 +27,10 @@ def refuse_odd_requests() -> None:
         abort(400, description=_("The address contains a character that is not allowed."))
     if request.method not in ("POST", "PUT", "PATCH"):
         return
+    limit = ROUTE_LIMITS.get(request.endpoint or "")
+    if limit is not None:
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
     _refuse_oversized_chunked_body()
     if (
         request.mimetype == "multipart/form-data"

@@ -122,6 +122,7 @@ def responses_frame(
     version: int | None = None,
     include_text: bool = True,
     include_incomplete: bool = False,
+    metadata: bool = False,
 ) -> pd.DataFrame:
     """All responses of a survey as one wide frame in the columns of a questionnaire.
 
@@ -133,6 +134,10 @@ def responses_frame(
     are strings. The first columns are ``response_id``, ``submitted_at`` (UTC) and
     ``lang``. Responses of other versions of the series are mapped by column name;
     columns the target no longer has are left out. Rows are in response order.
+
+    With ``metadata`` the first columns are those of an export instead: ``response_id``,
+    ``version`` (the number each response was given under), ``started_at``,
+    ``submitted_at`` (UTC), ``lang``, ``complete``.
     """
     statuses = ["complete", "in_progress"] if include_incomplete else ["complete"]
     chosen = series_versions(survey_id, version)
@@ -144,13 +149,15 @@ def responses_frame(
     fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
     batches = fetch(survey_id, statuses, include_text, versions) if versions else []
     frames = [
-        _version_frame(versions[batch.version_id], questionnaire, batch, include_text)
+        _version_frame(versions[batch.version_id], questionnaire, batch, include_text, metadata)
         for batch in batches
     ]
     if not frames:
         width = len(layout_of(questionnaire))
-        empty = _Batch(0, np.zeros(0, np.int64), np.zeros(0), [], np.zeros((0, width), DTYPE), [])
-        return _version_frame(None, questionnaire, empty, include_text)
+        empty = _Batch(
+            0, np.zeros(0, np.int64), np.zeros(0), [], np.zeros((0, width), DTYPE), [], np.zeros(0)
+        )
+        return _version_frame(None, questionnaire, empty, include_text, metadata)
     if len(frames) == 1:
         return frames[0]
     frame = pd.concat(frames, ignore_index=True).sort_values("response_id", ignore_index=True)
@@ -184,6 +191,7 @@ class _Batch:
     langs: list[str]
     answers: np.ndarray  # (responses, layout columns) int16 codes
     texts: list[str | dict | None]
+    started: np.ndarray  # when the response was started, seconds since 1970
 
     def reordered(self, order: np.ndarray) -> _Batch:
         return _Batch(
@@ -193,6 +201,7 @@ class _Batch:
             [self.langs[i] for i in order],
             self.answers[order],
             [self.texts[i] for i in order] if self.texts else [],
+            self.started[order],
         )
 
 
@@ -219,9 +228,12 @@ def _fetch_postgresql(
         SELECT version_id, string_agg(lang, ','),
                string_agg(int8send(id)
                           || float8send(coalesce(date_part('epoch', completed_at), 'NaN'))
+                          || float8send(date_part('epoch', created_at))
                           || answers, ''::bytea){texts}
-        FROM (SELECT id, version_id, completed_at, lang, answers{text_column} FROM response
+        FROM (SELECT id, version_id, completed_at, created_at, lang, answers{text_column}
+              FROM response
               WHERE survey_id = %s AND status = ANY(%s) AND version_id = ANY(%s) AND id > %s
+                    AND NOT test
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
@@ -239,6 +251,7 @@ def _fetch_postgresql(
                     [
                         ("id", ">i8"),
                         ("epoch", ">f8"),
+                        ("started", ">f8"),
                         ("answers", DTYPE, (len(versions[row[0]].layout),)),
                     ]
                 )
@@ -250,6 +263,7 @@ def _fetch_postgresql(
                     row[1].split(","),
                     records["answers"],
                     row[3] if include_text else [],
+                    records["started"].astype(np.float64),
                 )
                 ordered = _in_id_order(batch)
                 parts.setdefault(row[0], []).append(ordered)
@@ -273,12 +287,13 @@ def _fetch_rows(
     versions: Mapping[int, QuestionnaireVersion],
 ) -> list[_Batch]:
     """Portable fallback (SQLite): stream the rows chunk by chunk, epochs computed in SQL."""
-    epoch = "(julianday(completed_at) - 2440587.5) * 86400.0"
+    epoch = "(julianday({}) - 2440587.5) * 86400.0"
     texts = ", texts" if include_text else ""
     query = text(
-        f"SELECT version_id, id, {epoch}, lang, answers{texts} FROM response "
+        f"SELECT version_id, id, {epoch.format('completed_at')}, lang, answers, "
+        f"{epoch.format('created_at')}{texts} FROM response "
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
-        "AND id > :after ORDER BY id LIMIT :chunk"
+        "AND id > :after AND NOT test ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
     columns: dict[int, list[list]] = {}
     after = 0
@@ -297,7 +312,7 @@ def _fetch_rows(
         for row in result:
             lists = columns.get(row[0])
             if lists is None:
-                lists = columns[row[0]] = [[], [], [], [], []]
+                lists = columns[row[0]] = [[], [], [], [], [], []]
             for target, value in zip(lists, row[1:], strict=False):
                 target.append(value)
             after = row[1]
@@ -312,8 +327,9 @@ def _fetch_rows(
             langs,
             np.frombuffer(b"".join(blobs), dtype=DTYPE).reshape(len(ids), -1),
             texts_ if include_text else [],
+            np.asarray(started, dtype=np.float64),
         )
-        for vid, (ids, epochs, langs, blobs, texts_) in columns.items()
+        for vid, (ids, epochs, langs, blobs, started, texts_) in columns.items()
     ]
 
 
@@ -327,6 +343,7 @@ def _merge(chunks: list[_Batch]) -> _Batch:
         [lang for c in chunks for lang in c.langs],
         np.concatenate([c.answers for c in chunks]),
         [t for c in chunks for t in c.texts],
+        np.concatenate([c.started for c in chunks]),
     )
 
 
@@ -335,6 +352,7 @@ def _version_frame(
     target: Questionnaire,
     batch: _Batch,
     include_text: bool,
+    metadata: bool = False,
 ) -> pd.DataFrame:
     n = len(batch.ids)
     layout = version.layout if version is not None else layout_of(target)
@@ -345,11 +363,15 @@ def _version_frame(
     # view is 2x faster than np.asfortranarray here).
     values = np.where(codes.T == MISSING, np.nan, codes.T)
     position = {name: i for i, name in enumerate(layout)}
-    data: dict[str, Any] = {
-        "response_id": batch.ids,
-        "submitted_at": pd.to_datetime(batch.epochs, unit="s", utc=True).round("us"),
-        "lang": pd.Categorical(batch.langs),
-    }
+    submitted = pd.to_datetime(batch.epochs, unit="s", utc=True).round("us")
+    data: dict[str, Any] = {"response_id": batch.ids}
+    if metadata:
+        data["version"] = np.full(n, version.number if version is not None else 0, np.int64)
+        data["started_at"] = pd.to_datetime(batch.started, unit="s", utc=True).round("us")
+    data["submitted_at"] = submitted
+    data["lang"] = pd.Categorical(batch.langs)
+    if metadata:
+        data["complete"] = np.isfinite(batch.epochs)
     texts = [_as_dict(t) for t in batch.texts] if include_text else []
     absent = np.full(n, np.nan)
     for column in target.columns:

@@ -29,10 +29,11 @@ from questionnaires import SHIPPED_DIR, Questionnaire, load_questionnaire
 from survey_app import create_app
 from survey_app.extensions import db
 from survey_app.models import Survey
+from survey_app.models.audit import DROP_TRIGGERS, GENESIS, TRIGGERS
 from survey_app.surveys.services import store_questionnaire
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-TABLES = ("response", "invitation", "questionnaire_version", "survey")
+TABLES = ("response", "invitation", "questionnaire_version", "survey", "user_unit", "staff_user")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -83,11 +84,24 @@ def app(database: str) -> Iterator[Flask]:
     with app.app_context():
         yield app
         db.session.rollback()
-        for table in TABLES:
-            db.session.execute(text(f"DELETE FROM {table}"))
-        db.session.commit()
+        clear_tables()
         db.session.remove()
         db.engine.dispose()
+
+
+def clear_tables() -> None:
+    """Empty every table (the audit log's append-only triggers lifted and restored)."""
+    for table in TABLES:
+        db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.execute(text("DELETE FROM unit WHERE id <> 'default'"))
+    dialect = db.engine.dialect.name
+    for statement in DROP_TRIGGERS[dialect]:
+        db.session.execute(text(statement))
+    db.session.execute(text("DELETE FROM audit_log"))
+    for statement in TRIGGERS[dialect]:
+        db.session.execute(text(statement))
+    db.session.execute(text("UPDATE audit_head SET count = 0, hash = :h"), {"h": GENESIS})
+    db.session.commit()
 
 
 @pytest.fixture
@@ -164,7 +178,7 @@ def make_survey(app: Flask):
 
 
 def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    match = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "the page has no CSRF token"
     return match.group(1)
 
@@ -231,3 +245,49 @@ class SurveyTaker:
         elif response.status_code != 302:
             self.page_html = response.get_data(as_text=True)
         return response
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    """Create a staff account (and its units) directly, as ``create-user`` does."""
+    from survey_app.auth.services import create_unit, create_user
+    from survey_app.models import Unit
+
+    made = iter(range(1, 10_000))
+
+    def make(
+        role: str = "admin",
+        units: tuple[str, ...] = (),
+        personal: bool = False,
+        email: str | None = None,
+        password: str = PASSWORD,
+    ):
+        for unit in units:
+            if db.session.get(Unit, unit) is None:
+                create_unit(unit, unit.title())
+        if email is None:  # role-units@..., numbered from the second such account on
+            number = next(made)
+            email = f"{role}-{'-'.join(units) or 'all'}{number if number > 1 else ''}@example.com"
+        user = create_user(email, password, role, units, personal)
+        db.session.commit()
+        return user
+
+    return make
+
+
+def login_as(client: FlaskClient, user: Any) -> None:
+    """Sign ``client`` in as ``user`` without the form (its session, as Flask-Login keeps it)."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    """Sign in through the login form, as a browser does."""
+    page = client.get("/login").get_data(as_text=True)
+    return client.post(
+        "/login", data={"csrf_token": csrf_token(page), "email": email, "password": password}
+    )

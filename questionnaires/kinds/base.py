@@ -68,6 +68,7 @@ class Kind:
     # YAML keys this kind takes besides id, text, required, show_if (and reverse for scales)
     options: ClassVar[tuple[str, ...]] = ()
     default_required: ClassVar[bool] = True
+    default_personal: ClassVar[bool] = False  # may the answer identify the customer?
     numeric: ClassVar[bool] = True  # stored as int16 codes; text goes to a JSON column
     reversible: ClassVar[bool] = False
     template: ClassVar[str] = ""  # under templates/surveys/kinds/

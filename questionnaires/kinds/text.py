@@ -15,6 +15,7 @@ class TextKind(Kind):
     name: ClassVar[str] = "text"
     options: ClassVar[tuple[str, ...]] = ("max_length",)
     default_required: ClassVar[bool] = False
+    default_personal: ClassVar[bool] = True  # free text may name people, places, orders
     numeric: ClassVar[bool] = False
     template: ClassVar[str] = "surveys/kinds/text.html"
     seconds: ClassVar[float] = 30.0

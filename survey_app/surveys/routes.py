@@ -18,7 +18,8 @@ from sqlalchemy import select
 from questionnaires import Page, Questionnaire
 from questionnaires.answers import form_values, missing_required, resume_page
 
-from ..extensions import db
+from ..auth.policy import public
+from ..extensions import db, limiter
 from ..links import external_url, query_args
 from ..models import Invitation, QuestionnaireVersion, Response, Survey
 from ..storage import decode, encode
@@ -137,22 +138,52 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
     return Visit(survey, None, None, new_key(), link, link_token)
 
 
+def response_key() -> str:
+    """What submission rate limits count by: the response (its form key or invitation),
+    so that customers behind one address do not share a limit."""
+    key = request.form.get("rk") or request.args.get("t") or request.remote_addr or ""
+    return "answers:" + key[:200]
+
+
+def closed_page(survey: Survey):
+    """A survey that is not open: say so politely (nothing is stored)."""
+    state = survey.effective_state()
+    message = (
+        _("This survey is closed. Thank you for your interest.")
+        if state == "closed"
+        else _("This survey is not open yet. Please come back later.")
+    )
+    return render_template("error.html", title=t_title(survey), message=message), 403
+
+
+def t_title(survey: Survey) -> str:
+    from questionnaires import translate
+
+    return translate(survey.questionnaire.title, lang())
+
+
 @bp.get("/")
+@public
 @query_args()
 def index():
     """List the surveys that can be taken with an open link."""
     surveys = db.session.scalars(select(Survey).order_by(Survey.id)).all()
+    surveys = [s for s in surveys if s.effective_state() == "open"]
     return render_template("surveys/index.html", surveys=surveys)
 
 
 @bp.route("/s/<sid:survey_id>", methods=["GET", "POST"])
+@public
 @query_args("t", "r", "s", "page", "missing")
+@limiter.limit("120 per minute", methods=["POST"], key_func=response_key)
 def take(survey_id: str):
     """Show a page of the survey; on POST check it, save it and move on."""
     survey = get_survey_or_404(survey_id)
     if request.method == "POST":
         return _post(survey)
     visit = open_visit(survey)
+    if survey.effective_state() != "open" and not (visit.response and visit.response.test):
+        return closed_page(survey)
     if visit.response is not None and visit.response.complete:
         return redirect(url_for(".thanks", survey_id=survey.id, **visit.url_args()))
     pages = visit.pages
@@ -172,6 +203,8 @@ def _post(survey: Survey):
     survey_id = survey.id  # survey, response and invitation are expired once committed
     form_key = request.form.get("rk", "")
     visit = open_visit(survey, posted_key=form_key)
+    if survey.effective_state() != "open" and not (visit.response and visit.response.test):
+        return closed_page(survey)
     q = visit.questionnaire
     pages = visit.pages
     furthest = min(visit.response.page, len(pages)) if visit.response else 1
@@ -222,6 +255,7 @@ def _post(survey: Survey):
 
 
 @bp.get("/s/<sid:survey_id>/thanks")
+@public
 @query_args("t", "r")
 def thanks(survey_id: str):
     """Thank the customer, saying their answers were saved only if they were."""

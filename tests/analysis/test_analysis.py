@@ -14,7 +14,7 @@ from analysis.loyalty import ordinal_logit
 from analysis.report import build_report
 from analysis.segments import nps
 from analysis.simulate import simulate_responses
-from questionnaires import SHIPPED_DIR, load_questionnaire
+from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
 
 SERVQUAL = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
 REQUIRED = {
@@ -312,7 +312,7 @@ def test_segment_statistics_equal_pingouin_and_scipy(seed):
     )
     shift = groups.map({"north": 0.0, "east": 0.3, "south": 0.1, "west": -0.4}).to_numpy()
     y = np.clip(np.round(4 + shift + rng.normal(0, 1.2, 500) * (1 + (groups == "west"))), 1, 7)
-    ours = compare_segments(y, groups)
+    ours = compare_segments(y, groups).to_dict()
     frame = pd.DataFrame({"y": y, "g": groups})
     welch = pg.welch_anova(data=frame, dv="y", between="g").iloc[0]
     assert ours["welch_anova"]["F"] == pytest.approx(welch["F"], rel=1e-9)
@@ -342,7 +342,9 @@ def test_wave_change_equals_scipy_welch_t_test():
         pd.Categorical(rng.choice(["w1", "w2", "w3"], 600), categories=["w1", "w2", "w3"])
     )
     y = np.round(rng.normal(4, 1, 600) + (waves == "w3") * 0.5) / 3  # thirds, like a score
-    for step, (a, b) in zip(wave_change(y, waves), [("w1", "w2"), ("w2", "w3")], strict=True):
+    for step, (a, b) in zip(
+        wave_change(y, waves).to_dict(), [("w1", "w2"), ("w2", "w3")], strict=True
+    ):
         before, after = y[(waves == a).to_numpy()], y[(waves == b).to_numpy()]
         res = stats.ttest_ind(after, before, equal_var=False)
         ci = res.confidence_interval(0.95)
@@ -492,3 +494,15 @@ def test_dimension_without_complete_responses_has_its_own_gap_note(tmp_path, cap
     frame.to_csv(csv, index=False)
     assert main(["report", str(csv), "-q", str(SHIPPED_DIR / "servqual-22.yaml")]) == 0
     assert "fewer than 2 complete responses" in capsys.readouterr().out
+
+
+def test_the_wave_is_the_segment_declared_so_not_the_one_named_wave():
+    text = (SHIPPED_DIR / "servqual-22.yaml").read_text()
+    renamed = text.replace("  - id: wave\n", "  - id: period\n").replace("    role: wave\n", "")
+    renamed = renamed.replace("  - id: tier\n", "  - id: tier\n    role: wave\n")
+    q = parse_questionnaire(renamed)
+    frame = simulate_responses(q, 300, seed=8)
+    segments = build_report(SurveyData(q, frame))["segments"]
+    assert "change" in segments["tier"] and "change" not in segments["period"]
+    steps = segments["tier"]["change"]["satisfaction"]
+    assert [(s["from"], s["to"]) for s in steps] == [("A", "B"), ("B", "C")]

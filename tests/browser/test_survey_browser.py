@@ -5,9 +5,7 @@ Screenshots go to ``tests/artifacts/`` so that a person can look at the pages.
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -17,83 +15,10 @@ from survey_app.models import Response
 from survey_app.storage import responses_frame
 from survey_app.surveys.services import create_invitations
 
+from ..conftest import page_of
+from .conftest import DESKTOP, PHONE, answer_page, page_label, press, shot
+
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs Chromium at {CHROMIUM} (apt-get install chromium)")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def make(viewport=PHONE, locale="en-GB"):
-        context = browser.new_context(viewport=viewport, locale=locale, is_mobile=False)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def answer_page(page, point: int = 5, skip: str | None = None) -> None:
-    """Answer every visible question of the current page as a customer would: by clicking."""
-    for group in page.locator("[role=radiogroup]:visible").all():
-        item = group.locator("xpath=ancestor::*[starts-with(@id, 'item-')][1]")
-        if skip and item.get_attribute("id") == f"item-{skip}":
-            continue
-        points = group.locator("label.point")
-        if points.count():
-            n = points.count()
-            points.nth(min(point - 1, n - 1) if n < 11 else min(point, 10)).click()
-        else:
-            group.locator("label.choice").first.click()
-    for box in page.locator("[role=group] input[type=checkbox]:visible").all()[:1]:
-        box.check()
-    for area in page.locator("textarea:visible").all():
-        area.fill("服务很好 / good")
-
-
-def press(page, value: str = "next", double: bool = False) -> None:
-    """Press Next/Submit (or Back) and wait for the page that the server answers with."""
-    button = page.locator(f"button[value={value}]")
-    with page.expect_navigation():
-        button.dblclick() if double else button.click()
-
-
-def page_label(page) -> str:
-    return page.locator(".progress span").inner_text()
 
 
 def count_responses(status: str = "complete") -> int:
@@ -239,3 +164,86 @@ def test_show_if_appears_live_and_double_click_submits_once(live_server, new_pag
     assert page.locator("h1").inner_text() == "Thank you!"
     assert count_responses() == 1
     assert responses_frame(survey.id, q).loc[0, "NPS"] == 9
+
+
+def test_touch_targets_are_44_px_and_fit_a_phone(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    nps_page = page_of(q, "NPS")
+    for number in (1, nps_page):
+        page.goto(f"{live_server}/s/{survey.id}?page={number}")
+        targets = page.locator("label.point:visible, label.choice:visible").all()
+        assert targets
+        for target in targets:
+            box = target.bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, target.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        if number == 1:  # a 7-point scale fits on one row
+            points = page.locator("#item-TA1 [role=radiogroup]").first.locator("label.point")
+            assert len({round(p.bounding_box()["y"]) for p in points.all()}) == 1
+    shot(page, "servqual-phone-nps")
+
+
+def test_an_optional_choice_can_be_cleared(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    while page.locator("input[name=q_tier]").count() == 0:
+        answer_page(page)
+        press(page)
+    clear = page.locator("button[data-clear=q_tier]")
+    assert clear.is_hidden()  # nothing to clear yet
+    answer_page(page)  # the region too
+    page.locator("label.choice", has=page.locator("input[name=q_tier][value=B]")).click()
+    assert clear.is_visible()
+    shot(page, "servqual-phone-clear")
+    clear.click()
+    assert page.locator("input[name=q_tier]:checked").count() == 0 and clear.is_hidden()
+    press(page)
+    assert page.locator("h1").inner_text() == "Thank you!"
+    frame = responses_frame(survey.id, q)
+    assert frame["tier"].isna().all() and frame["region"].tolist() == ["north"]
+
+
+def test_keyboard_focus_is_visible_and_labels_are_not_doubled(live_server, new_page, make_survey):
+    survey, q = make_survey("airport")
+    page = new_page(DESKTOP)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/s/{survey.id}")
+    for _ in range(6):
+        page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; const target = el.closest('label') || el;"
+        " const s = getComputedStyle(target); return [el.tagName, s.outlineStyle,"
+        " parseFloat(s.outlineWidth)]; }"
+    )
+    assert focused[1] != "none" and focused[2] >= 2, focused
+    shot(page, "airport-keyboard-focus")
+    while True:
+        tree = page.locator("form.survey").aria_snapshot()
+        names = re.findall(r'(?:radiogroup|group|textbox) "([^"]+)"', tree)
+        assert names
+        for name in names:
+            assert not re.search(r"\b(\w+)\s+\1\b", name), name
+        if page.locator("button[value=next]").inner_text() == "Submit":
+            break
+        answer_page(page)
+        press(page)
+    assert errors == []
+
+
+def test_the_resume_link_wraps_between_words(live_server, new_page, make_survey):
+    survey, q = make_survey("servqual-22")
+    page = new_page(PHONE)
+    page.goto(f"{live_server}/s/{survey.id}")
+    answer_page(page)
+    press(page)
+    resume = page.locator("p.resume")
+    styles = resume.evaluate(
+        "p => [getComputedStyle(p).wordBreak, getComputedStyle(p.querySelector('a')).overflowWrap]"
+    )
+    assert styles == ["normal", "anywhere"]
+    assert resume.locator("a").inner_text().startswith("http://survey.test/s/servqual-22?r=")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -76,3 +76,21 @@ def test_invite_prints_one_link_per_token(app, make_survey):
         link.startswith("https://x.org/s/genetic-lab?t=") for link in links
     )
     assert db.session.scalar(select(func.count()).select_from(Invitation)) == 3
+
+
+def test_demo_accounts_one_per_role_with_random_passwords(app):
+    from survey_app.models import ROLES, User
+
+    first = run(app, "demo-accounts")
+    assert first.exit_code == 0, first.output
+    assert "Staff pages: http://survey.test/login" in first.output
+    lines = [line.split() for line in first.output.splitlines()[1:]]
+    assert [line[0] for line in lines] == list(ROLES)
+    again = run(app, "demo-accounts")
+    new = [line.split() for line in again.output.splitlines()[1:]]
+    assert all(a[2] != b[2] and len(a[2]) >= 16 for a, b in zip(lines, new, strict=True))
+    assert db.session.scalar(select(func.count()).select_from(User)) == len(ROLES)
+    from ..conftest import sign_in
+
+    admin = next(line for line in new if line[0] == "admin")
+    assert sign_in(app.test_client(), admin[1], admin[2]).status_code == 302

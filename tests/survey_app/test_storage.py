@@ -8,7 +8,7 @@ from sqlalchemy import text as sa_text
 from analysis.simulate import simulate_responses
 from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
 from survey_app.extensions import db
-from survey_app.models import Response
+from survey_app.models import Response, aware
 from survey_app.storage import (
     MISSING,
     AnswerError,
@@ -175,11 +175,13 @@ def test_batches_out_of_id_order_are_put_back_in_order():
         ["c", "a", "b"],
         rows,
         ["{}", "{}", '{"X": "b"}'],
+        np.array([30.0, 10.0, 20.0]),
     )
     ordered = _in_id_order(batch)
     assert ordered.ids.tolist() == [1, 2, 3] and ordered.langs == ["a", "b", "c"]
     assert ordered.answers.tolist() == [[1, 10], [2, 20], [3, 30]]
     assert ordered.texts[1] == '{"X": "b"}' and np.isnan(ordered.epochs[1])
+    assert ordered.started.tolist() == [10.0, 20.0, 30.0]
 
 
 def test_chunks_stay_disjoint_when_the_server_scrambles_row_order(app, make_survey, monkeypatch):
@@ -198,3 +200,23 @@ def test_chunks_stay_disjoint_when_the_server_scrambles_row_order(app, make_surv
     assert len(frame) == 3000
     assert frame["response_id"].is_unique and frame["response_id"].is_monotonic_increasing
     assert (encode_frame(q, frame) == encode_frame(q, simulate_responses(q, 3000, seed=4))).all()
+
+
+def test_the_export_metadata_columns(app, make_survey):
+    survey, q = make_survey("servperf-short")
+    done = record_response(survey, {"T1": 3}, lang="zh")
+    record_response(survey, {"T1": 4}, complete=False)
+    db.session.commit()
+    frame = responses_frame(survey.id, include_incomplete=True, metadata=True)
+    assert list(frame.columns[:6]) == [
+        "response_id",
+        "version",
+        "started_at",
+        "submitted_at",
+        "lang",
+        "complete",
+    ]
+    assert frame["complete"].tolist() == [True, False] and frame["version"].tolist() == [1, 1]
+    started = pd.Timestamp(aware(done.created_at)).tz_convert("UTC")
+    assert abs((frame["started_at"][0] - started).total_seconds()) < 1e-3
+    assert pd.isna(frame["submitted_at"][1]) and frame["lang"][0] == "zh"

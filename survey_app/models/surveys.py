@@ -1,4 +1,4 @@
-"""Database models.
+"""Surveys, questionnaire versions, invitations and responses.
 
 Answers are stored one row per response (see :mod:`survey_app.storage` for why): the
 numeric answers packed as little-endian 16-bit integers in the column order of the
@@ -23,26 +23,51 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from questionnaires import Questionnaire, parse_questionnaire
 
-from .extensions import db
+from ..extensions import db
+from .accounts import Unit, utcnow
 
 STATUSES = ("in_progress", "complete")
+SURVEY_STATES = ("draft", "open", "closed")
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; every stored time is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 class Survey(db.Model):
+    __table_args__ = (CheckConstraint(f"state IN {SURVEY_STATES}", name="survey_state"),)
+
+    # Survey ids are unique across units: URLs name a survey by its id alone.
     id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("unit.id"), index=True, default="default")
+    # draft (not yet open), open or closed; optional dates open and close it by themselves
+    state: Mapped[str] = mapped_column(String(8), default="open")
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+    def effective_state(self, now: datetime | None = None) -> str:
+        """``draft``, ``open`` or ``closed``, the dates taken into account."""
+        now = now or utcnow()
+        if self.state == "closed" or (self.closes_at and aware(self.closes_at) <= now):
+            return "closed"
+        if self.state == "draft" or (self.opens_at and aware(self.opens_at) > now):
+            return "draft"
+        return "open"
 
     versions: Mapped[list[QuestionnaireVersion]] = relationship(
         back_populates="survey", order_by="QuestionnaireVersion.number", lazy="select"
@@ -78,9 +103,23 @@ class Survey(db.Model):
 
     def response_count(self, status: str = "complete") -> int:
         query = select(db.func.count()).where(
-            Response.survey_id == self.id, Response.status == status
+            Response.survey_id == self.id, Response.status == status, Response.test.is_(False)
         )
         return db.session.scalar(query) or 0
+
+    def last_activity(self) -> datetime | None:
+        query = select(db.func.max(Response.updated_at)).where(
+            Response.survey_id == self.id, Response.test.is_(False)
+        )
+        return aware(db.session.scalar(query))
+
+
+@event.listens_for(Survey, "expire")
+@event.listens_for(Survey, "refresh")
+def _forget_current(target: Survey, *args) -> None:
+    """An expired survey (after a commit) looks its current version up again."""
+    if target is not None:
+        target.forget_current()
 
 
 class QuestionnaireVersion(db.Model):
@@ -150,6 +189,8 @@ class Response(db.Model):
     texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Segment answers set by the invitation or a signed link (not asked): id -> choice id
     preset: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # A staff preview: answered like a customer, kept out of data, exports and reports
+    test: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,196 @@
+"""Who may do what: the one access policy. Views declare what they need; one check
+runs before any view code (:func:`enforce`), and the permission matrix test reads the
+same tables.
+
+Roles (one per account) and the units an account works in:
+
+========== ==============================================================
+admin      everything: units, users, every survey, the audit log
+executive  reads every unit: reports, responses, follow-ups
+unit_admin in its units: users (not admins), surveys, invitations, open/close
+researcher in its units: questionnaires, responses, exports, analysis
+manager    in its units: reports only (aggregates), no single responses
+agent      the customers and follow-ups assigned to it
+========== ==============================================================
+
+Outcomes: an anonymous visitor is sent to the login page (the API answers 401); a
+survey or account outside the user's units is a 404, as if it did not exist; inside
+them, an action the role may not take is a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from flask import abort, g, jsonify, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Survey, User
+
+ALL_UNITS = frozenset({"admin", "executive"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # staff home and a survey's overview page
+    "view_surveys": frozenset({"admin", "executive", "unit_admin", "researcher", "manager"}),
+    # aggregate reports (issue 7)
+    "view_reports": frozenset({"admin", "executive", "researcher", "manager"}),
+    # single responses and files of them: exports, the responses API
+    "view_responses": frozenset({"admin", "executive", "researcher"}),
+    "export": frozenset({"admin", "executive", "researcher"}),
+    # load or reload a questionnaire, preview it
+    "edit_questionnaire": frozenset({"admin", "unit_admin", "researcher"}),
+    "preview": frozenset({"admin", "unit_admin", "researcher", "manager", "executive"}),
+    # open, close, schedule a survey
+    "change_state": frozenset({"admin", "unit_admin"}),
+    # create invitations and download their links
+    "invite": frozenset({"admin", "unit_admin"}),
+    # delete a respondent's answers on request
+    "delete_response": frozenset({"admin", "unit_admin"}),
+    # accounts and units
+    "manage_users": frozenset({"admin", "unit_admin"}),
+    "manage_units": frozenset({"admin"}),
+    "view_audit": frozenset({"admin"}),
+    # customers and follow-ups (issue 10)
+    "follow_up": frozenset({"admin", "executive", "unit_admin", "manager", "agent"}),
+    # any signed-in account: its own password, the staff home
+    "account": frozenset({"admin", "executive", "unit_admin", "researcher", "manager", "agent"}),
+}
+
+# The roles a unit administrator may give: never one that reaches beyond its units.
+UNIT_ADMIN_GRANTS = frozenset({"unit_admin", "researcher", "manager", "agent"})
+
+
+def may(user: Any, permission: str) -> bool:
+    """Whether ``user``'s role allows ``permission`` (in units it sees)."""
+    return bool(user and user.is_authenticated and user.role in PERMISSIONS[permission])
+
+
+def sees_unit(user: Any, unit_id: str) -> bool:
+    """Whether ``unit_id`` exists for ``user`` at all (else: 404)."""
+    if not user or not user.is_authenticated:
+        return False
+    return user.role in ALL_UNITS or unit_id in user.unit_ids
+
+
+def sees_personal(user: Any) -> bool:
+    """Whether ``user`` may see personal data (contact details, open texts)."""
+    return bool(user and user.is_authenticated and user.personal)
+
+
+def visible_units(user: Any) -> frozenset[str] | None:
+    """The units ``user`` sees, or None for all of them."""
+    return None if user.role in ALL_UNITS else user.unit_ids
+
+
+def may_manage(user: Any, other: User) -> bool:
+    """Whether ``user`` may change the account ``other``."""
+    if user.role == "admin":
+        return True
+    if user.role != "unit_admin" or other.role not in UNIT_ADMIN_GRANTS:
+        return False
+    return bool(other.unit_ids) and other.unit_ids <= user.unit_ids
+
+
+def may_grant(user: Any, role: str, units: frozenset[str]) -> bool:
+    """Whether ``user`` may give ``role`` in ``units`` to an account."""
+    if user.role == "admin":
+        return True
+    return (
+        user.role == "unit_admin"
+        and role in UNIT_ADMIN_GRANTS
+        and bool(units)
+        and units <= user.unit_ids
+    )
+
+
+# -- what views declare ------------------------------------------------------------------
+Scope = Literal["public", "account", "survey"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a view needs: nothing (``public``), a permission, and for ``survey`` scope
+    also the survey named by the URL's ``survey_id`` in a unit the user sees."""
+
+    scope: Scope
+    permission: str | None = None
+    api: bool = False  # answers 401 JSON instead of a redirect to the login page
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _declare(access: Access) -> Callable[[F], F]:
+    if access.permission is not None and access.permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {access.permission!r}")
+
+    def mark(view: F) -> F:
+        view.access = access  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    """Anyone may use this view (customers' pages, the login page)."""
+    return _declare(Access("public"))(view)
+
+
+def requires(permission: str, *, api: bool = False) -> Callable[[F], F]:
+    """A staff view needing ``permission``."""
+    return _declare(Access("account", permission, api))
+
+
+def survey_requires(permission: str, *, api: bool = False) -> Callable[[F], F]:
+    """A staff view of the survey ``<survey_id>`` needing ``permission`` there; the view
+    finds the survey in ``g.survey``."""
+    return _declare(Access("survey", permission, api))
+
+
+def access_of(endpoint: str | None) -> Access | None:
+    from flask import current_app
+
+    view = current_app.view_functions.get(endpoint or "")
+    return getattr(view, "access", None)
+
+
+def enforce() -> Any:
+    """Run before every view: apply what the view declared. A view that declares
+    nothing is refused (a new route cannot be forgotten)."""
+    if request.endpoint in (None, "static") or request.url_rule is None:
+        return None
+    access = access_of(request.endpoint)
+    if access is None:
+        abort(500, description="this page declares no access rule")
+    if access.scope == "public":
+        g.access_granted = True
+        return None
+    if not current_user.is_authenticated:
+        if access.api:
+            return make_response(jsonify(error="authentication required"), 401)
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if access.scope == "survey":
+        survey_id = (request.view_args or {}).get("survey_id", "")
+        survey = db.session.get(Survey, survey_id)
+        if survey is None or not sees_unit(current_user, survey.unit_id):
+            abort(404)
+        g.survey = survey
+    if not may(current_user, access.permission):
+        abort(403)
+    g.access_granted = True
+    return None
+
+
+def expected_outcome(user: Any, access: Access, unit_id: str | None) -> str:
+    """What :func:`enforce` decides, for the permission matrix test: ``ok``, ``login``,
+    ``401``, ``404`` or ``403``."""
+    if access.scope == "public":
+        return "ok"
+    if user is None:
+        return "401" if access.api else "login"
+    if access.scope == "survey" and not sees_unit(user, unit_id or ""):
+        return "404"
+    return "ok" if may(user, access.permission) else "403"
