@@ -189,8 +189,10 @@ def take(survey_id: str):
     pages = visit.pages
     answers = stored_answers(visit.response) if visit.response else preset_answers(visit)
     furthest = min(visit.response.page, len(pages)) if visit.response else 1
-    resume = resume_page(pages, furthest, answers) if visit.response else 1
-    number = min(max(request.args.get("page", resume, type=int), 1), furthest)
+    number = request.args.get("page", type=int)  # None when absent or not a number
+    if number is None:  # where the customer left off (checked only when asked)
+        number = resume_page(pages, furthest, answers) if visit.response else 1
+    number = min(max(number, 1), furthest)
     page = pages[number - 1]
     problems = {}
     if request.args.get("missing") and visit.response is not None:
