@@ -452,6 +452,66 @@ def run_http(args: argparse.Namespace) -> None:
 
 
 # -- in-process: the application's own CPU time per request, no HTTP -----------------------
+class CpuProfile:
+    """Where the app's CPU time goes: every millisecond of this process's CPU time
+    (SIGPROF) the stack is sampled. A sample is filed under the library that the
+    innermost frame of the app's own code called into (a query made by a view is SQL),
+    under the app's own code when it is running itself, and, outside any code of the
+    app (Flask's own before and after request work), under the outermost library
+    running. Samples outside the app (the test client) are left out."""
+
+    LIBRARIES = (
+        ("SQL: SQLAlchemy, psycopg", ("/sqlalchemy/", "/psycopg/", "/flask_sqlalchemy/")),
+        ("templates: Jinja", ("/jinja2/", "/markupsafe/", "/templates/")),
+        ("forms and CSRF: WTForms, Flask-WTF", ("/wtforms/", "/flask_wtf/")),
+        ("signed cookie and keys: Flask session, itsdangerous", ("/sessions.py", "/itsdangerous/")),
+        ("rate limits: Flask-Limiter", ("/flask_limiter/", "/limits/")),
+        ("language: Flask-Babel", ("/flask_babel/", "/babel/")),
+        ("staff login: Flask-Login", ("/flask_login/",)),
+    )
+    OWN = ("/survey_app/", "/questionnaires/", str(Path(__file__).parent / "ceiling.py"))
+
+    def __init__(self) -> None:
+        self.samples: dict[str, int] = {}
+
+    def _file(self, files: list[str]) -> str:
+        """The label of a sample whose stack is ``files``, outermost first."""
+        own = [i for i, name in enumerate(files) if any(part in name for part in self.OWN)]
+        for name in files[own[-1] + 1 if own else 0 :]:
+            for label, parts in self.LIBRARIES:
+                if any(part in name for part in parts):
+                    return label
+        if own:
+            return "own code: views, services, storage, questionnaires"
+        return "Flask, Werkzeug: request handling"
+
+    def _sample(self, signum, frame) -> None:
+        files = []
+        while frame is not None:
+            files.append(frame.f_code.co_filename)
+            if frame.f_code.co_name == "wsgi_app" and frame.f_code.co_filename.endswith(
+                "flask/app.py"
+            ):
+                label = self._file(files[::-1])
+                self.samples[label] = self.samples.get(label, 0) + 1
+                return
+            frame = frame.f_back
+
+    @contextmanager
+    def sampling(self) -> Iterator[None]:
+        previous = signal.signal(signal.SIGPROF, self._sample)
+        signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0, 0)
+            signal.signal(signal.SIGPROF, previous)
+
+    def shares(self) -> dict[str, float]:
+        total = sum(self.samples.values()) or 1
+        return {label: n / total for label, n in self.samples.items()}
+
+
 def run_in_process(args: argparse.Namespace) -> None:
     """Complete responses through the Flask test client, one after the other, and as
     many posts to the ceiling's view; CPU time of this process, best of three batches."""
@@ -520,6 +580,26 @@ def run_in_process(args: argparse.Namespace) -> None:
         print(f"  real path, all requests             {real['all'] * 1e3:6.2f} ms")
         print(f"  ceiling, POST inserting one row     {floor * 1e3:6.2f} ms")
         print(f"  real path / ceiling                 {real['all'] / floor:6.2f} x")
+        if args.profile:
+            spent = {}
+            for side, run, per_request in (
+                ("real", lambda: responses(args.in_process), real["all"]),
+                ("ceiling", lambda: inserts(args.in_process * (2 * len(forms) + 1)), floor),
+            ):
+                profile = CpuProfile()
+                with profile.sampling():
+                    run()
+                spent[side] = {k: v * per_request for k, v in profile.shares().items()}
+            print("\nwhere the app's CPU time goes, ms per request (sampled):")
+            print(f"  {'':58s} {'real path':>9s} {'ceiling':>8s}")
+            labels = sorted(
+                set(spent["real"]) | set(spent["ceiling"]), key=lambda k: -spent["real"].get(k, 0)
+            )
+            for label in labels:
+                print(
+                    f"  {label:58s} {spent['real'].get(label, 0) * 1e3:9.2f} "
+                    f"{spent['ceiling'].get(label, 0) * 1e3:8.2f}"
+                )
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -545,6 +625,9 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL"))
     parser.add_argument("--node", default=shutil.which("node") or "node")
+    parser.add_argument(
+        "--profile", action="store_true", help="with --in-process: where the CPU time goes"
+    )
     parser.add_argument(
         "--in-process",
         type=int,
