@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import runpy
 import shutil
 import signal
 import socket
@@ -165,10 +166,8 @@ def gunicorn(
         str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        args.worker_class,
+        *(["--workers", str(args.workers)] if args.workers else []),
+        *(["--worker-class", args.worker_class] if args.worker_class else []),
         *(["--threads", str(args.threads)] if args.threads else []),
         app,
     ]
@@ -235,17 +234,24 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def postgres_cpu() -> float:
-    """CPU time so far of the PostgreSQL processes on this machine (0 if none are seen)."""
-    total = 0.0
+def postgres_cpu() -> dict[int, float]:
+    """CPU time so far of each PostgreSQL backend serving the benchmark's database (its
+    process title names the database; other users of the server are left out)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    total += process_cpu(int(entry.name))
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
             except (FileNotFoundError, ProcessLookupError):
                 continue
-    return total
+            if title.startswith("postgres:") and f" {BENCH_DATABASE} " in title:
+                found[int(entry.name)] = process_cpu(int(entry.name))
+    return found
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU time used between two readings by the processes alive at the second."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def machine_busy() -> tuple[float, float]:
@@ -326,7 +332,7 @@ def measure(
                 n,
                 json.loads(done.stdout),
                 cpu1 - cpu0,
-                pg1 - pg0,
+                cpu_since(pg0, pg1),
                 busy1 - busy0,
                 total1 - total0,
                 server.problems(),
@@ -335,12 +341,20 @@ def measure(
         log.unlink(missing_ok=True)
 
 
+def gunicorn_settings(args: argparse.Namespace) -> str:
+    """The workers the runs used: gunicorn.conf.py's, unless given on the command line."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    workers = args.workers or conf["workers"]
+    kind = args.worker_class or conf.get("worker_class", "sync")
+    threads = args.threads or conf.get("threads", 1)
+    return f"{workers} {kind} workers" + (f" x {threads} threads" if kind == "gthread" else "")
+
+
 def report(results: list[Result], args: argparse.Namespace, backend: str) -> None:
-    threads = f" x {args.threads} threads" if args.threads else ""
     print(
-        f"\n{SURVEY}: {args.clients} clients; gunicorn, {args.workers} {args.worker_class} "
-        f"workers{threads}; {backend}; {os.cpu_count()} cores; {args.rounds} round(s) of "
-        f"{args.seconds:g} s measured after {args.warmup:g} s of warm-up\n"
+        f"\n{SURVEY}: {args.clients} clients; gunicorn, {gunicorn_settings(args)}; {backend}; "
+        f"{os.cpu_count()} cores; {args.rounds} round(s) of {args.seconds:g} s measured after "
+        f"{args.warmup:g} s of warm-up\n"
     )
     head = (
         f"{'':30s} {'complete/s':>10s} {'requests/s':>10s} {'p50 ms':>8s} {'p95 ms':>8s} "
@@ -608,9 +622,9 @@ def run_in_process(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="sync")
-    parser.add_argument("--threads", type=int, default=0, help="for --worker-class gthread")
+    parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
+    parser.add_argument("--worker-class", help="default: gunicorn.conf.py's")
+    parser.add_argument("--threads", type=int, help="default: gunicorn.conf.py's")
     parser.add_argument("--seconds", type=float, default=10, help="measured, each run")
     parser.add_argument("--warmup", type=float, default=3, help="seconds, each run")
     parser.add_argument("--rounds", type=int, default=3, help="of real path, then ceiling")
