@@ -138,8 +138,12 @@ class Server:
         return sum(process_cpu(pid) for pid in pids)
 
     def problems(self) -> list[str]:
-        text = self.log.read_text(errors="replace")
-        return [line for line in text.splitlines() if "[ERROR]" in line or "Traceback" in line]
+        """The lines of gunicorn's log from its first error or traceback on (at most 40)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        first = next(
+            (i for i, line in enumerate(lines) if "[ERROR]" in line or "Traceback" in line), None
+        )
+        return [] if first is None else lines[first : first + 40]
 
 
 @contextmanager
@@ -293,6 +297,13 @@ class Result:
         """gunicorn's CPU time (master and workers) per request served."""
         return self.server_cpu / max(self.client["allRequests"], 1) * 1e3
 
+    @property
+    def stack_ms_per_request(self) -> float:
+        """CPU time per request of everything serving it: gunicorn, the PostgreSQL
+        backends of the benchmark's database, and the load client."""
+        spent = self.server_cpu + self.database_cpu + self.client["cpuSeconds"]
+        return spent / max(self.client["allRequests"], 1) * 1e3
+
 
 NAMES = {"baseline": "real path (baseline)", "real": "real path", "ceiling": "ceiling"}
 
@@ -405,6 +416,20 @@ def report(results: list[Result], args: argparse.Namespace, backend: str) -> Non
             )
     if "baseline" in medians and "real" in medians:
         print(f"requests/s, real path / baseline: {medians['real'] / medians['baseline']:.2f}")
+    cost = {
+        kind: statistics.median(r.stack_ms_per_request for r in results if r.kind == kind)
+        for kind in kinds
+    }
+    print(
+        "\nCPU time per request (gunicorn, PostgreSQL backends and client; median): "
+        + ", ".join(f"{NAMES[k]} {v:.2f} ms" for k, v in cost.items())
+    )
+    for kind in ("baseline", "real"):
+        if kind in cost and "ceiling" in cost:
+            print(
+                f"  ceiling / {NAMES[kind]}: {cost['ceiling'] / cost[kind]:.2f}, the ratio of "
+                "requests/s to expect when nothing else runs on the machine"
+            )
     print(
         "\nCPU while each ran (warm-up included), as a share of the machine, and gunicorn's "
         "CPU time per request; 'other' is everything else on the machine:"
@@ -426,7 +451,7 @@ def report(results: list[Result], args: argparse.Namespace, backend: str) -> Non
                 print(f"  {kind}: {example}")
         if r.server_problems:
             print(f"\n{r.name}, round {r.round}: gunicorn logged errors, the first:")
-            for line in r.server_problems[:5]:
+            for line in r.server_problems:
                 print(f"  {line}")
 
 
