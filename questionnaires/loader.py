@@ -28,6 +28,7 @@ from .model import (
     Questionnaire,
     Scale,
     Section,
+    construct_names,
     slot_name,
 )
 from .settings import MISSING_METHODS, SEGMENT_ROLES, AnalysisSettings, has_cycle
@@ -661,9 +662,7 @@ class _Reader:
             if "missing" in fields
             else "listwise"
         )
-        constructs = {d.id for d in dimensions}
-        constructs |= {f"{m.id}_{d.id}" for m in measures for d in dimensions}
-        constructs |= {o.id for o in outcomes if any(i.kind == "scale" for i in o.items)}
+        constructs = set(construct_names(measures, dimensions, outcomes))
         paths: list[tuple[str, str]] = []
         lines: dict[tuple[str, str], int] = {}
         path_nodes = (
