@@ -85,6 +85,12 @@ def visible_units(user: Any) -> frozenset[str] | None:
     return None if user.role in ALL_UNITS else user.unit_ids
 
 
+def within_units(query: Any, user: Any, unit_column: Any) -> Any:
+    """``query`` limited to the rows whose ``unit_column`` is in a unit ``user`` sees."""
+    units = visible_units(user)
+    return query if units is None else query.where(unit_column.in_(sorted(units)))
+
+
 def may_manage(user: Any, other: User) -> bool:
     """Whether ``user`` may change the account ``other``."""
     if user.role == "admin":
