@@ -54,6 +54,9 @@ class Config:
     # Rate limits count in this process's memory unless a shared storage is named
     # (redis://host:6379 when several processes or machines serve one survey).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # Behind nginx: trust X-Forwarded-* from that one proxy (survey_app.ops).
+    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json": one JSON object per line
 
 
 class TestConfig(Config):

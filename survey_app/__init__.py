@@ -99,11 +99,12 @@ def create_app(
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     babel.init_app(app, locale_selector=select_locale)
-    from . import errors, guards, security
+    from . import errors, guards, ops, security
     from .auth.policy import enforce, public
     from .auth.services import load_session_user
 
-    guards.register(app)  # first: before CSRF reads a body the guard may refuse
+    ops.register(app)  # the proxy, request ids and logs, /healthz
+    guards.register(app)  # before CSRF reads a body the guard may refuse
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)
