@@ -117,6 +117,7 @@ start_instances() {
         if alive "$(pid_of "$pidfile")"; then
             continue  # a second `up` keeps the running master
         fi
+        rm -f "$pidfile" "$STATE/run/gunicorn-$i.ctl"
         WEB_CONCURRENCY=$workers BIND="127.0.0.1:$port" .venv/bin/gunicorn \
             -c "$ROOT/gunicorn.conf.py" --chdir "$ROOT" --daemon --pid "$pidfile" \
             --error-logfile "$STATE/log/gunicorn-$i.log" --capture-output \
@@ -164,13 +165,19 @@ start_nginx() {
     fi
 }
 
-wait_healthy() {
-    local port=$1
-    for _ in $(seq 1 120); do
-        if curl -fs -o /dev/null "http://127.0.0.1:$port/healthz"; then return 0; fi
-        sleep 0.5
+wait_healthy() {  # nginx's port, then every instance's own port and pid file
+    local port=$1 n=$2 i target
+    for target in "$port" $(for i in $(seq 1 "$n"); do echo $((APP_PORT_BASE + i)); done); do
+        for _ in $(seq 1 240); do
+            curl -fs -o /dev/null "http://127.0.0.1:$target/healthz" && break
+            sleep 0.5
+        done
+        curl -fs -o /dev/null "http://127.0.0.1:$target/healthz" \
+            || die "the service did not answer on port $target (logs in $STATE/log)"
     done
-    die "the service did not answer on port $port (logs in $STATE/log)"
+    for i in $(seq 1 "$n"); do
+        for _ in $(seq 1 100); do alive "$(pid_of "$STATE/run/gunicorn-$i.pid")" && break; sleep 0.1; done
+    done
 }
 
 stop_pid() {  # pidfile signal seconds
@@ -216,7 +223,7 @@ cmd_up() {
     write_nginx_conf "$n" "$port"
     start_nginx
     printf 'instances=%s\nport=%s\n' "$n" "$port" >"$STATE/stack.conf"
-    wait_healthy "$port"
+    wait_healthy "$port" "$n"
     say "serving on $SURVEY_BASE_URL ($n instance(s)); logs in $STATE/log"
     cmd_status
 }
