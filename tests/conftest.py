@@ -33,7 +33,21 @@ from survey_app.models.audit import DROP_TRIGGERS, GENESIS, TRIGGERS
 from survey_app.surveys.services import store_questionnaire
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-TABLES = ("response", "invitation", "questionnaire_version", "survey", "user_unit", "staff_user")
+TABLES = (
+    "follow_up_event",
+    "follow_up",
+    "customer_order",
+    "outbox_mail",
+    "suppression",
+    "unit_settings",
+    "response",
+    "invitation",
+    "customer",
+    "questionnaire_version",
+    "survey",
+    "user_unit",
+    "staff_user",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
