@@ -47,6 +47,12 @@ def _ensure_sqlite_folder(url: str) -> None:
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
 
 
+def _mail_configured() -> bool:
+    from flask import current_app
+
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
 def template_helpers() -> dict[str, Any]:
     """``t(text)`` translates questionnaire texts; language links keep the current page."""
     from flask_babel import get_locale
@@ -68,6 +74,7 @@ def template_helpers() -> dict[str, Any]:
         "may": may,
         "state_names": {"draft": _l("draft"), "open": _l("open"), "closed": _l("closed")},
         "staff_links": lambda survey: links_for(survey, current_user),
+        "mail_available": _mail_configured(),
     }
 
 
@@ -114,11 +121,15 @@ def create_app(
     from .admin import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
+    from .customers.routes import bp as customers_bp
+    from .followups.routes import bp as followups_bp
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(followups_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",
