@@ -43,14 +43,14 @@ def recovery_rate(survey: Survey, selection: Selection) -> dict[str, Any]:
     follow-up condition (``when``: satisfaction rose above the threshold).
 
     Returns ``followed_up`` (customers with a case opened by a selected response; their
-    latest such case counts), ``with_next_response``, ``recovered`` and ``rate``
+    first such case counts), ``with_next_response``, ``recovered`` and ``rate``
     (recovered / with a next response; None when no one answered again).
     """
     ids, _ = _selected_ids(survey, selection)
     latest: dict[int, FollowUp] = {}
     for case in _cases(survey, ids):
         if case.customer_pk is not None:
-            latest[case.customer_pk] = case
+            latest.setdefault(case.customer_pk, case)  # the first case; the next wave after it
     answered = recovered = 0
     for case in latest.values():
         later = next_response(case)

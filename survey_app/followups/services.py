@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import force_locale
@@ -93,7 +93,8 @@ def open_if_needed(
     settings = settings_of(unit_id)
     owner = owner_for(customer, unit_id)
     opened = aware(response.completed_at) or utcnow()
-    due = calendar_of(unit_id).add(opened, settings.due_hours)
+    # stored in UTC: SQLite keeps the wall time of an aware value and drops its offset
+    due = calendar_of(unit_id).add(opened, settings.due_hours).astimezone(UTC)
     scores = {
         c.name: answers[c.name]
         for c in q.numeric_columns
