@@ -25,9 +25,11 @@ class SurveyIdConverter(BaseConverter):
 
 def select_locale() -> str:
     """Language from ``?lang=``, then the one chosen earlier, then ``Accept-Language``."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a command rendering a file or a mail
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in languages:
         session["lang"] = wanted

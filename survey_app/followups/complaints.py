@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import re
 import statistics
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import render_template
 from flask_babel import force_locale
+from markupsafe import Markup
 from sqlalchemy import select
 
 from questionnaires import translate
@@ -40,11 +42,15 @@ def keywords(text: str | None) -> list[str]:
     """The main keywords of a complaint (jieba's TF-IDF keywords; Chinese and English)."""
     if not text or not text.strip():
         return []
-    import jieba
-    import jieba.analyse
+    with warnings.catch_warnings():
+        # jieba reads its dictionaries without closing the files (ResourceWarning)
+        warnings.simplefilter("ignore", ResourceWarning)
+        import jieba
+        import jieba.analyse
 
-    jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary otherwise
-    return [w.lower() for w in jieba.analyse.extract_tags(text, topK=KEYWORDS_PER_TEXT)]
+        jieba.setLogLevel(logging.WARNING)  # it announces building its dictionary otherwise
+        found = jieba.analyse.extract_tags(text, topK=KEYWORDS_PER_TEXT)
+    return [w.lower() for w in found]
 
 
 @dataclass
@@ -170,6 +176,7 @@ def _categories(case: FollowUp, response: Response | None) -> dict[str, list[str
 
 
 def _month(unit_id: str, start: datetime, end: datetime, calendar, now: datetime) -> Month:
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # SQLite compares wall times
     cases = db.session.scalars(
         select(FollowUp)
         .where(FollowUp.unit_id == unit_id, FollowUp.opened_at >= start, FollowUp.opened_at < end)
@@ -241,5 +248,6 @@ def render_report(report: ComplaintReport) -> str:
     parts = []
     for lang in ("zh", "en"):
         with force_locale(lang):
-            parts.append(render_template("followups/complaint_section.html", r=report, lang=lang))
+            section = render_template("followups/complaint_section.html", r=report, lang=lang)
+            parts.append(Markup(section))  # our template's output, escaped as it was rendered
     return render_template("followups/complaint_report.html", r=report, sections=parts)

@@ -198,7 +198,7 @@ def act(
         follow_up.owner = owner
     elif action == "assign" and follow_up.owner is None:
         raise FollowUpError("the case has no owner: reassign it to someone")
-    now = now or utcnow()
+    now = (now or utcnow()).astimezone(UTC)  # stored in UTC (SQLite drops offsets)
     if after is not None:
         follow_up.state = after
     if action == "resolve":

@@ -19,9 +19,7 @@ def customers() -> dict[str, Customer]:
     return {c.customer_id: c for c in db.session.scalars(select(Customer))}
 
 
-def test_import_customers_keeps_every_column_and_extra_ones_as_attributes(
-    app, make_user, tmp_path
-):
+def test_import_customers_keeps_every_column_and_extra_ones_as_attributes(app, make_user, tmp_path):
     users = lab_register(app, make_user, tmp_path)
     found = customers()
     assert len(found) == 7
@@ -98,7 +96,9 @@ def test_reimport_updates_by_customer_id_and_keeps_others(app, make_user, tmp_pa
 
 def test_excel_gb18030_files_are_read(app, make_user, tmp_path):
     make_user("agent", ("lab",))
-    text = "customer_id,name,region,account_manager,email,phone,revenue\nC1,华北医院,华北,,,,1,200\n"
+    text = (
+        "customer_id,name,region,account_manager,email,phone,revenue\nC1,华北医院,华北,,,,1,200\n"
+    )
     path = write(tmp_path, "gbk.csv", text.replace(",1,200", ",1200"), encoding="gb18030")
     result = run(app, "import-customers", str(path), "--unit", "lab")
     assert result.exit_code == 0, result.output
@@ -107,7 +107,7 @@ def test_excel_gb18030_files_are_read(app, make_user, tmp_path):
 
 def test_orders_reimport_updates_and_never_doubles(app, make_user, tmp_path):
     lab_register(app, make_user, tmp_path)
-    orders = "order_id,customer_id,date,amount\nO1,C1,2026-01-05,100\nO2,C2,2026/02/01,\"1,250.50\"\n"
+    orders = 'order_id,customer_id,date,amount\nO1,C1,2026-01-05,100\nO2,C2,2026/02/01,"1,250.50"\n'
     path = write(tmp_path, "o.csv", orders)
     assert run(app, "import-orders", str(path), "--unit", "lab").exit_code == 0
     again = run(app, "import-orders", str(path), "--unit", "lab")
@@ -242,7 +242,10 @@ def test_a_tier_set_by_hand_on_the_page(app, make_user, tmp_path):
     manager = app.test_client()
     login_as(manager, make_user("manager", ("lab",)))
     token = csrf_token(manager.get(f"/customers/{gamma.id}").text)
-    assert manager.post(
-        f"/customers/{gamma.id}/tier", data={"csrf_token": token, "tier": "A"}
-    ).status_code == 403
+    assert (
+        manager.post(
+            f"/customers/{gamma.id}/tier", data={"csrf_token": token, "tier": "A"}
+        ).status_code
+        == 403
+    )
     assert customers()["C3"].tier == "B"

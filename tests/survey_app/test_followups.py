@@ -56,9 +56,7 @@ def answer(app, lab, customer_id: str, sat: int, complaint: str | None = None, t
         response = taker.submit(data, follow=True)
         assert response.status_code == 302, taker.page_html
     db.session.expire_all()
-    return db.session.scalars(
-        select(Response).where(Response.invitation_id == invitation.id)
-    ).one()
+    return db.session.scalars(select(Response).where(Response.invitation_id == invitation.id)).one()
 
 
 def case_of(response: Response) -> FollowUp | None:
@@ -90,9 +88,12 @@ def test_a_low_score_opens_a_case_owned_by_the_account_manager(app, lab):
     assert case.reasons == [{"column": "SAT1", "value": 2, "max": 3}]
     assert case.scores["SAT1"] == 2 and "R1" in case.scores
     assert [e.action for e in case.events] == ["open"]
-    assert db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "follow_up.open")
-    ).one().target == f"follow_up:{case.id}"
+    assert (
+        db.session.scalars(select(AuditEntry).where(AuditEntry.action == "follow_up.open"))
+        .one()
+        .target
+        == f"follow_up:{case.id}"
+    )
     assert case_of(answer(app, lab, "C2", sat=4)) is None  # above the threshold, no text
 
 
@@ -191,7 +192,13 @@ def test_every_state_change_through_the_case_page(app, lab):
     assert done.state == "resolved" and done.closing_note == "Re-ran the sample; new SOP"
     assert done.resolved_at is not None and done.first_response_at is not None
     assert [e.action for e in done.events] == ["open", "assign", "note", "start", "resolve"]
-    assert [e.state for e in done.events] == ["new", "assigned", "assigned", "in_progress", "resolved"]
+    assert [e.state for e in done.events] == [
+        "new",
+        "assigned",
+        "assigned",
+        "in_progress",
+        "resolved",
+    ]
     assert step(owner, case.id, "note", note="late").status_code == 422  # resolved: final
     actions = db.session.scalars(
         select(AuditEntry.action)
@@ -237,10 +244,16 @@ def test_who_sees_and_handles_which_case(app, lab, make_user):
     assert agent_a.get(f"/followups/{theirs.id}").status_code == 404  # same unit, not theirs
     assert agent_b.get(f"/followups/{mine.id}").status_code == 404
     listing = agent_a.get("/followups").text
-    assert f'href="/followups/{mine.id}"' in listing and f'href="/followups/{theirs.id}"' not in listing
+    assert (
+        f'href="/followups/{mine.id}"' in listing
+        and f'href="/followups/{theirs.id}"' not in listing
+    )
     manager = staff(app, lab["manager"])
     all_cases = manager.get("/followups").text
-    assert f'href="/followups/{mine.id}"' in all_cases and f'href="/followups/{theirs.id}"' in all_cases
+    assert (
+        f'href="/followups/{mine.id}"' in all_cases
+        and f'href="/followups/{theirs.id}"' in all_cases
+    )
     page = manager.get(f"/followups/{mine.id}").text
     assert "收费不透明" not in page and "masked" in page  # no personal-data grant
     assert "收费不透明" in agent_a.get(f"/followups/{mine.id}").text  # its own customer
@@ -262,7 +275,7 @@ def test_the_list_puts_overdue_cases_first_and_filters(app, lab, monkeypatch):
     manager = staff(app, lab["manager"])
     html = manager.get("/followups").text
     assert html.index(f'data-id="{old.id}"') < html.index(f'data-id="{new.id}"')
-    assert 'class="overdue" data-id="%s"' % old.id in html
+    assert f'class="overdue" data-id="{old.id}"' in html
     assert f'data-id="{old.id}"' not in manager.get("/followups?owner=agent-b@example.com").text
     assert f'data-id="{new.id}"' not in manager.get("/followups?state=resolved").text
     assert manager.get("/followups?state=bogus").status_code == 400
@@ -292,7 +305,12 @@ def test_followups_json_for_cron(app, lab, monkeypatch):
     assert [i["id"] for i in overdue] == [old.id]
     lines = run(app, "followups").stdout.strip().splitlines()
     assert lines[0].split("\t") == [
-        str(old.id), "C1", "new", "agent-a@example.com", "2026-03-16T12:00:00+08:00", "overdue"
+        str(old.id),
+        "C1",
+        "new",
+        "agent-a@example.com",
+        "2026-03-16T12:00:00+08:00",
+        "overdue",
     ]
 
 
