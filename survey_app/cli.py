@@ -75,6 +75,9 @@ def as_option(command):
 
     def set_actor(ctx: click.Context, param: click.Parameter, email: str | None) -> None:
         if not email:
+            # the operator: forget an account named by an earlier command in this context
+            g.pop("as_user", None)
+            g.pop("actor", None)
             return
         from .auth.services import find_user
 

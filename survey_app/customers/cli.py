@@ -213,6 +213,9 @@ def remind_command(survey_id: str, after: str, send: bool) -> None:
         return
     check_mail()
     counts = mail_invitations(survey, due, reminder=True)
+    from .. import audit
+
+    audit.record("invitations.remind", survey.id, counts)
     db.session.commit()
     sent, failed = mail.deliver_pending()
     click.echo(

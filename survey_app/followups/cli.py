@@ -37,6 +37,9 @@ def followups_command(unit_id: str | None, overdue: bool, as_json_flag: bool, no
 
         check_mail()
         messages = notify_overdue(cases)
+        from .. import audit
+
+        audit.record("follow_ups.notify", unit_id or "", {"messages": messages})
         db.session.commit()
         sent, failed = mail.deliver_pending()
         click.echo(f"{messages} overdue notices queued, {sent} sent, {failed} failed", err=True)

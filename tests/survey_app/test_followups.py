@@ -303,6 +303,8 @@ def test_followups_json_for_cron(app, lab, monkeypatch):
     assert items[1]["overdue"] is False and items[1]["owner"] == "desk@example.com"
     overdue = json.loads(run(app, "followups", "--overdue", "--json").stdout)
     assert [i["id"] for i in overdue] == [old.id]
+    mine = json.loads(run(app, "followups", "--json", "--as", "desk@example.com").stdout)
+    assert [i["id"] for i in mine] == [new.id]  # an agent: only its own
     lines = run(app, "followups").stdout.strip().splitlines()
     assert lines[0].split("\t") == [
         str(old.id),
@@ -380,3 +382,16 @@ def test_the_next_response_shows_whether_it_worked_and_the_report_figures(app, l
     assert pyramid["A"]["response_rate"] == 1.0
     assert pyramid["B"]["customers"] == 2 and pyramid["B"]["invited"] == 0
     assert pyramid["C"]["responses"] == 0 and pyramid["C"]["response_rate"] is None
+
+
+def test_a_response_deleted_on_request_leaves_the_case_without_its_texts(app, lab):
+    from survey_app.admin.services import delete_response
+
+    case = case_of(answer(app, lab, "C1", sat=2, complaint="客户隐私内容"))
+    token = lab["links"]["C1"]
+    assert delete_response(lab["survey"], token) is not None
+    db.session.commit()
+    kept = case_of_id(case.id)
+    assert kept.response_id is None and kept.state == "new"
+    page = staff(app, lab["agent_a"]).get(f"/followups/{case.id}").text
+    assert "The response was deleted on the customer" in page and "客户隐私内容" not in page
