@@ -106,7 +106,11 @@ def queue(
 ) -> OutboxMail | None:
     """Add a message to the outbox (in the current transaction; the caller commits).
     Customer mail gets the unsubscribe link and header; a suppressed address gets
-    nothing (None)."""
+    nothing (None), and so does everyone while no mail server is configured."""
+    if not configured():
+        # nothing would send it; a later configuration must not send stale notices
+        log.info("mail is not configured: a %s message was not queued", kind)
+        return None
     to = normal_email(to)
     headers: dict[str, str] = {}
     if kind in CUSTOMER_KINDS:
