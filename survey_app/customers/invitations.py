@@ -137,8 +137,12 @@ def invite_customers(survey: Survey, unit_id: str, tier: str | None = None) -> l
     return invited
 
 
-def survey_link(survey: Survey, invitation: Invitation, base_url: str | None = None) -> str:
-    return external_url("surveys.take", base_url=base_url, survey_id=survey.id, t=invitation.token)
+def survey_link(
+    survey: Survey, invitation: Invitation, base_url: str | None = None, lang: str | None = None
+) -> str:
+    """The invitation's link; a mailed one opens the survey in the customer's language."""
+    args = {"t": invitation.token, **({"lang": lang} if lang else {})}
+    return external_url("surveys.take", base_url=base_url, survey_id=survey.id, **args)
 
 
 def _minutes(q: Questionnaire) -> int:
@@ -191,9 +195,8 @@ def mail_invitations(survey: Survey, invited: list[Invited], reminder: bool = Fa
             counts["no_email"] += 1
             continue
         lang = item.invitation.lang or language(customer)
-        subject, body = survey_mail(
-            survey, customer, survey_link(survey, item.invitation), lang, reminder
-        )
+        link = survey_link(survey, item.invitation, lang=lang)
+        subject, body = survey_mail(survey, customer, link, lang, reminder)
         queued = mail.queue(
             customer.email,
             subject,

@@ -77,7 +77,7 @@ def test_send_mails_each_customer_in_its_language_with_an_unsubscribe_link(
     alpha = smtp.to("alpha@example.net")[0]
     body = alpha.get_content()
     token = invitations()["C1"].token
-    assert f"http://survey.test/s/lab-care?t={token}" in body
+    assert f"http://survey.test/s/lab-care?t={token}&lang=zh" in body  # opens in Chinese
     assert "尊敬的Alpha Hospital：" in body and "此链接为您专属，请勿转发。" in body
     assert "实验室服务评价" in alpha["Subject"]  # the customer's language: zh
     beta = smtp.to("beta@example.net")[0]
