@@ -138,6 +138,37 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class FollowUpRule:
+    """When a completed response needs a follow-up (the questionnaire's ``follow_up:``):
+    any of the ``when`` conditions holds, or the ``complaint`` text is not empty.
+    ``category`` names a choice question whose answer classifies the complaint."""
+
+    when: tuple[Condition, ...] = ()
+    complaint: str | None = None  # a text column
+    category: str | None = None  # a single or multiple choice item id
+
+    def reasons(self, answers: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Why ``answers`` (column -> canonical value) need a follow-up (empty: they do not)."""
+        found: list[dict[str, Any]] = []
+        for condition in self.when:
+            if condition.holds(answers):
+                reason: dict[str, Any] = {
+                    "column": condition.column,
+                    "value": answers.get(condition.column),
+                }
+                for name in ("equals", "min", "max"):
+                    if getattr(condition, name) is not None:
+                        reason[name] = getattr(condition, name)
+                if condition.in_ is not None:
+                    reason["in"] = list(condition.in_)
+                found.append(reason)
+        text = answers.get(self.complaint) if self.complaint else None
+        if isinstance(text, str) and text.strip():
+            found.append({"complaint": self.complaint})
+        return found
+
+
+@dataclass(frozen=True)
 class Item:
     id: str
     text: Text
@@ -281,6 +312,9 @@ class Questionnaire:
     page_size: int = DEFAULT_PAGE_ANSWERS  # answers per page, at most MAX_PAGE_ANSWERS
     source: str = ""  # the file it was read from
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    # Responses are never linked to the customer an invitation was made for.
+    anonymous: bool = False
+    follow_up: FollowUpRule | None = None
 
     # -- structure ---------------------------------------------------------------
     @cached_property

@@ -157,6 +157,12 @@ class Invitation(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The customer of the register it was made for (None for anonymous questionnaires),
+    # its language, and when it was mailed and last reminded.
+    customer_pk: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    mailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Response(db.Model):
