@@ -33,6 +33,10 @@ def _hosts(value: str | None) -> list[str] | None:
     return hosts or None
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 class Config:
     # None: a random key is generated into the instance folder (survey_app.secret_key)
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
@@ -54,6 +58,21 @@ class Config:
     # Rate limits count in this process's memory unless a shared storage is named
     # (redis://host:6379 when several processes or machines serve one survey).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # Behind nginx: trust X-Forwarded-* from that one proxy (survey_app.ops).
+    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json": one JSON object per line
+    # Mail (invitations, reminders, follow-up notices, password reset links): off unless
+    # MAIL_SERVER is set. Plain SMTP without login or TLS unless configured.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+    MAIL_FROM = os.environ.get("MAIL_FROM") or None
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_STARTTLS = _flag(os.environ.get("MAIL_STARTTLS"))
+    MAIL_SSL = _flag(os.environ.get("MAIL_SSL"))
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT") or 10)
+    # How long an e-mailed password reset link works (seconds)
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE") or 3600)
 
 
 class TestConfig(Config):
@@ -62,3 +81,4 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
+    MAIL_SERVER = None  # a test that mails starts its own SMTP server and names it

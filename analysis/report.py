@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from questionnaires.model import ScoredScale
+
 from .cfa import cfa, cfa_fiml
-from .data import AnalysisError, Scale, SurveyData
+from .data import AnalysisError, SurveyData
 from .drivers import ImportancePerformance, importance_performance, regression
 from .efa import efa
 from .gaps import gap, gap_of_scores, zone_of_tolerance
@@ -156,7 +158,7 @@ def _build_report(
     else:
         report["loyalty"] = _section(lambda: _loyalty(data, satisfaction, loyalty))
 
-    nps_items = [i for i in q.items if i.kind == "nps" and i.id in data.frame]
+    nps_items = [i for i in q.items if i.type.recommends and i.id in data.frame]
     if nps_items:
         report["nps"] = {
             i.id: _section(lambda i=i: nps(data.frame[i.id].to_numpy(float))) for i in nps_items
@@ -203,7 +205,7 @@ def _cfa(data: SurveyData, moments: MomentCache, items: tuple[str, ...], groups)
     return cfa(m.cov, m.n, groups, m.columns)
 
 
-def _outcome_scale(data: SurveyData, role: str) -> Scale | None:
+def _outcome_scale(data: SurveyData, role: str) -> ScoredScale | None:
     scales = [s for s in data.scales if s.section.kind == "outcome" and s.section.role == role]
     return scales[0] if scales else None
 
@@ -213,7 +215,9 @@ def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
     return data.score(scale) if scale else None
 
 
-def _score_moments(moments: MomentCache, scales: list[Scale]) -> tuple[int, np.ndarray, np.ndarray]:
+def _score_moments(
+    moments: MomentCache, scales: list[ScoredScale]
+) -> tuple[int, np.ndarray, np.ndarray]:
     """n, means and covariance of scale scores over the rows answering all their items."""
     m = moments.get([c for s in scales for c in s.columns])
     return m.n, *m.of_means([s.columns for s in scales])

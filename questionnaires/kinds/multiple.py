@@ -50,6 +50,9 @@ class MultipleKind(Kind):
     def form_values(self, value) -> list[str]:
         return sorted(value or ())
 
+    def simulate(self, item, base, rng, n, *, latent, texts):
+        return {f"{base}_{c.id}": (rng.random(n) < 0.45).astype(np.float64) for c in item.choices}
+
     def to_code(self, column, value) -> int:
         if isinstance(value, bool) or value not in (0, 1):
             raise Problem("choice")

@@ -2,6 +2,17 @@
 
 from .accounts import DEFAULT_UNIT, ROLES, Unit, User, user_unit
 from .audit import AuditEntry, AuditHead
+from .customers import (
+    FOLLOW_UP_STATES,
+    TIERS,
+    Customer,
+    FollowUp,
+    FollowUpEvent,
+    Order,
+    OutboxMail,
+    Suppression,
+    UnitSettings,
+)
 from .surveys import (
     STATUSES,
     SURVEY_STATES,
@@ -15,6 +26,15 @@ from .surveys import (
 
 __all__ = [
     "DEFAULT_UNIT",
+    "FOLLOW_UP_STATES",
+    "TIERS",
+    "Customer",
+    "FollowUp",
+    "FollowUpEvent",
+    "Order",
+    "OutboxMail",
+    "Suppression",
+    "UnitSettings",
     "ROLES",
     "STATUSES",
     "SURVEY_STATES",

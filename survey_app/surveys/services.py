@@ -341,6 +341,10 @@ def submit_page(
         db.session.rollback()
     else:
         db.session.commit()
+        if outcome.status == "complete":
+            from .. import mail
+
+            mail.flush_if_queued()  # the follow-up's owner hears of it (in the background)
     return outcome
 
 
@@ -389,7 +393,16 @@ def _submit(
     response.status = "complete"
     response.completed_at = response.updated_at
     log.info("survey %s: response %s completed", survey.id, response.id)
+    completed(survey, response, q, merged)
     return Outcome("complete", response, number)
+
+
+def completed(survey: Survey, response: Response, q: Questionnaire, answers) -> None:
+    """What a completed response sets off, in its own transaction: a follow-up when the
+    questionnaire's ``follow_up`` rule asks for one."""
+    from ..followups.services import open_if_needed
+
+    open_if_needed(survey, response, q, answers)
 
 
 def record_response(
@@ -399,9 +412,13 @@ def record_response(
     lang: str = "en",
     complete: bool = True,
     key: str | None = None,
+    invitation: Invitation | None = None,
+    follow_up: bool = False,
 ) -> Response:
     """Add a response with ``answers`` (column -> canonical value) as given, under the
-    current version: for answers checked elsewhere (an import, tests). Never commits."""
+    current version: for answers checked elsewhere (an import, tests). With
+    ``follow_up`` a complete one opens a follow-up as a submitted one would. Never
+    commits."""
     version = survey.current
     q = version.questionnaire
     now = utcnow()
@@ -414,12 +431,16 @@ def record_response(
         lang=lang,
         answers=b"",
         texts={},
-        preset={},
         created_at=now,
         completed_at=now if complete else None,
+        invitation_id=invitation.id if invitation is not None else None,
+        preset=dict(invitation.segments) if invitation is not None else {},
     )
-    _store(response, q, answers, lang)
+    _store(response, q, {**(invitation.segments if invitation else {}), **answers}, lang)
     db.session.add(response)
+    if complete and follow_up:
+        db.session.flush()
+        completed(survey, response, q, q.visible({**decode(q, response.answers), **answers}))
     return response
 
 
