@@ -114,11 +114,13 @@ def create_app(
     from .admin import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
+    from .reports import bp as reports_bp
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(reports_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",
