@@ -59,7 +59,72 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int = 380) -> None:
+def _t(kind: str, **trace: Any) -> dict[str, Any]:
+    return {"type": kind, **trace}
+
+
+def _merge(target: dict, update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+class _Fig:
+    """Collects traces and layout as plain dicts and makes the ``go.Figure`` once, without
+    plotly's per-attribute validation (it cost 0.1 s per chart; the figures here are
+    checked by the tests instead)."""
+
+    def __init__(self, traces: dict | list[dict]) -> None:
+        self.traces = [traces] if isinstance(traces, dict) else list(traces)
+        self.layout: dict[str, Any] = {"xaxis": {}, "yaxis": {}, "shapes": [], "annotations": []}
+
+    def update_layout(self, **values: Any) -> None:
+        _merge(self.layout, values)
+
+    def update_xaxes(self, **values: Any) -> None:
+        _merge(self.layout["xaxis"], values)
+
+    def update_yaxes(self, **values: Any) -> None:
+        _merge(self.layout["yaxis"], values)
+
+    def add_vline(self, x: float, line: dict) -> None:
+        self.layout["shapes"].append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": line,
+            }
+        )
+
+    def add_hline(self, y: float, line: dict) -> None:
+        self.layout["shapes"].append(
+            {
+                "type": "line",
+                "xref": "paper",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": y,
+                "y1": y,
+                "line": line,
+            }
+        )
+
+    def add_annotation(self, **values: Any) -> None:
+        self.layout["annotations"].append(values)
+
+    def build(self) -> go.Figure:
+        return go.Figure(data=self.traces, layout=self.layout, _validate=False)
+
+
+def _layout(fig: _Fig, title: str, x_title: str, y_title: str, height: int = 380) -> None:
     fig.update_layout(
         title={"text": esc(title), "x": 0, "xanchor": "left", "font": {"size": 16}},
         font={"family": FONT, "size": 13, "color": "#1d2733"},
@@ -101,8 +166,9 @@ def _height(rows: int) -> int:
 # -- overview ------------------------------------------------------------------------------
 def responses_over_time(by_day: list[list], _: Translate = _keep) -> go.Figure:
     """Completed responses per day (UTC)."""
-    fig = go.Figure(
-        go.Bar(
+    fig = _Fig(
+        _t(
+            "bar",
             x=[d for d, _n in by_day],
             y=[n for _d, n in by_day],
             marker={"color": BLUE},
@@ -112,7 +178,7 @@ def responses_over_time(by_day: list[list], _: Translate = _keep) -> go.Figure:
     )
     _layout(fig, _("Responses over time"), _("Completion date (UTC)"), _("Responses per day"))
     fig.update_xaxes(type="date")
-    return fig
+    return fig.build()
 
 
 def nps_bar(item: Mapping[str, Any], _: Translate = _keep) -> go.Figure:
@@ -123,9 +189,10 @@ def nps_bar(item: Mapping[str, Any], _: Translate = _keep) -> go.Figure:
         (_("Passives (7-8)"), item["passives"], GREY, ""),
         (_("Promoters (9-10)"), item["promoters"], GREEN, "/"),
     ]
-    fig = go.Figure(
+    fig = _Fig(
         [
-            go.Bar(
+            _t(
+                "bar",
                 y=[_("Share of respondents")],
                 x=[100 * share],
                 orientation="h",
@@ -146,7 +213,7 @@ def nps_bar(item: Mapping[str, Any], _: Translate = _keep) -> go.Figure:
     _layout(fig, title, _("Share of respondents (%)"), "", height=220)
     fig.update_layout(barmode="stack")
     fig.update_xaxes(range=[0, 100])
-    return fig
+    return fig.build()
 
 
 def score_thirds(outcome: Mapping[str, Any], name: str, _: Translate = _keep) -> go.Figure:
@@ -159,8 +226,9 @@ def score_thirds(outcome: Mapping[str, Any], name: str, _: Translate = _keep) ->
         _("Middle"),
         _("High (%s or more)") % _num(hi - third, 1),
     ]
-    fig = go.Figure(
-        go.Bar(
+    fig = _Fig(
+        _t(
+            "bar",
             x=labels,
             y=[100 * low, 100 * mid, 100 * high],
             marker={"color": [VERMILLION, GREY, GREEN], "pattern": {"shape": ["x", "", "/"]}},
@@ -180,7 +248,7 @@ def score_thirds(outcome: Mapping[str, Any], name: str, _: Translate = _keep) ->
     )
     _layout(fig, title, _("Part of the scale"), _("Share of respondents (%)"), height=320)
     fig.update_yaxes(range=[0, 105])
-    return fig
+    return fig.build()
 
 
 # -- service quality -----------------------------------------------------------------------
@@ -198,7 +266,8 @@ def expectation_perception(
         values = [gaps[d][key] for d in dims]
         minus, plus = _errors(values, [gaps[d][f"{key}_ci"] for d in dims])
         traces.append(
-            go.Scatter(
+            _t(
+                "scatter",
                 x=values,
                 y=labels,
                 mode="markers",
@@ -208,7 +277,7 @@ def expectation_perception(
                 hovertemplate=f"%{{y}} {esc(name)}: %{{x:.2f}}<extra></extra>",
             )
         )
-    fig = go.Figure(traces)
+    fig = _Fig(traces)
     _layout(
         fig,
         _("Expectation and perception by dimension (mean, 95% CI)"),
@@ -217,7 +286,7 @@ def expectation_perception(
         _height(len(dims)),
     )
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()
 
 
 def gap_bars(gaps: Mapping[str, Any], names: Mapping[str, str], _: Translate = _keep) -> go.Figure:
@@ -236,8 +305,9 @@ def gap_bars(gaps: Mapping[str, Any], names: Mapping[str, str], _: Translate = _
         else:
             colours.append(GREY), patterns.append("."), verdicts.append(_("unclear"))
     minus, plus = _errors(values, cis)
-    fig = go.Figure(
-        go.Bar(
+    fig = _Fig(
+        _t(
+            "bar",
             x=values,
             y=[esc(names.get(d, d)) for d in dims],
             orientation="h",
@@ -258,7 +328,7 @@ def gap_bars(gaps: Mapping[str, Any], names: Mapping[str, str], _: Translate = _
         _height(len(dims)),
     )
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()
 
 
 def profile(
@@ -275,7 +345,8 @@ def profile(
     traces = []
     for i, measure in enumerate(measures):
         traces.append(
-            go.Scatter(
+            _t(
+                "scatter",
                 x=[esc(names.get(d, d)) for d in dims],
                 y=[means[d].get(measure) for d in dims],
                 mode="lines+markers",
@@ -285,9 +356,9 @@ def profile(
                 hovertemplate="%{x}: %{y:.2f}<extra></extra>",
             )
         )
-    fig = go.Figure(traces)
+    fig = _Fig(traces)
     _layout(fig, _("Profile of the dimensions"), _("Dimension"), _("Mean score"))
-    return fig
+    return fig.build()
 
 
 def zone_chart(
@@ -298,9 +369,10 @@ def zone_chart(
     dims = [d for d, z in zone.items() if isinstance(z, dict) and "adequate" in z]
     labels = [esc(names.get(d, d)) for d in dims]
     positions = {"below": _("below the zone"), "within": _("within"), "above": _("above")}
-    fig = go.Figure(
+    fig = _Fig(
         [
-            go.Bar(
+            _t(
+                "bar",
                 y=labels,
                 x=[zone[d]["desired"] - zone[d]["adequate"] for d in dims],
                 base=[zone[d]["adequate"] for d in dims],
@@ -309,7 +381,8 @@ def zone_chart(
                 name=_("Zone of tolerance (adequate to desired)"),
                 hovertemplate="%{y}: %{base:.2f} – %{x:.2f}<extra></extra>",
             ),
-            go.Scatter(
+            _t(
+                "scatter",
                 y=labels,
                 x=[zone[d]["perception"] for d in dims],
                 mode="markers+text",
@@ -323,7 +396,7 @@ def zone_chart(
     )
     _layout(fig, _("Zone of tolerance"), _("Mean score"), "", _height(len(dims)))
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()
 
 
 # -- what to fix first ---------------------------------------------------------------------
@@ -365,7 +438,8 @@ def ipa_matrix(
             ]
             shares = [ipa[d].get("quadrant_share") for d in chosen]
             traces.append(
-                go.Scatter(
+                _t(
+                    "scatter",
                     x=x,
                     y=y,
                     mode="markers+text",
@@ -404,7 +478,7 @@ def ipa_matrix(
                     ),
                 )
             )
-    fig = go.Figure(traces)
+    fig = _Fig(traces)
     if dims:
         imp_mean = sum(ipa[d]["importance"] for d in dims) / len(dims)
         perf_mean = sum(ipa[d]["performance"] for d in dims) / len(dims)
@@ -418,7 +492,7 @@ def ipa_matrix(
         performance_title or _("Performance: mean perception"),
         height=480,
     )
-    return fig
+    return fig.build()
 
 
 def drivers_chart(
@@ -432,8 +506,9 @@ def drivers_chart(
     dims = sorted(weights, key=lambda d: weights[d], reverse=True)
     values = [weights[d] for d in dims]
     minus, plus = _errors(values, [boot.get(d) for d in dims])
-    fig = go.Figure(
-        go.Bar(
+    fig = _Fig(
+        _t(
+            "bar",
             x=values,
             y=[esc(names.get(d, d)) for d in dims],
             orientation="h",
@@ -453,7 +528,7 @@ def drivers_chart(
         _height(len(dims)),
     )
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()
 
 
 # -- satisfaction and loyalty --------------------------------------------------------------
@@ -468,9 +543,10 @@ def loyalty_curve(loyalty: Mapping[str, Any], _: Translate = _keep) -> go.Figure
     grid = [low + (high - low) * i / 40 for i in range(41)]
     b0, b1 = loyalty["linear_fit"]
     c0, c1, c2 = loyalty["quadratic_fit"]
-    fig = go.Figure(
+    fig = _Fig(
         [
-            go.Scatter(
+            _t(
+                "scatter",
                 x=x,
                 y=y,
                 mode="markers",
@@ -480,14 +556,16 @@ def loyalty_curve(loyalty: Mapping[str, Any], _: Translate = _keep) -> go.Figure
                 customdata=[b["n"] for b in bins],
                 hovertemplate="%{x:.2f}: %{y:.2f} (n = %{customdata})<extra></extra>",
             ),
-            go.Scatter(
+            _t(
+                "scatter",
                 x=grid,
                 y=[b0 + b1 * g for g in grid],
                 mode="lines",
                 name=_("Linear fit (R² = %s)") % _num(loyalty["linear_r2"], 3),
                 line={"color": ORANGE, "dash": "dash", "width": 2},
             ),
-            go.Scatter(
+            _t(
+                "scatter",
                 x=grid,
                 y=[c0 + c1 * g + c2 * g * g for g in grid],
                 mode="lines",
@@ -503,7 +581,7 @@ def loyalty_curve(loyalty: Mapping[str, Any], _: Translate = _keep) -> go.Figure
         _("Mean loyalty score"),
         height=420,
     )
-    return fig
+    return fig.build()
 
 
 # -- segments and waves --------------------------------------------------------------------
@@ -518,8 +596,9 @@ def segment_means(
     values = [comparison["means"][g] for g in groups]
     minus, plus = _errors(values, [comparison.get("ci", {}).get(g) for g in groups])
     counts = comparison.get("counts", {})
-    fig = go.Figure(
-        go.Scatter(
+    fig = _Fig(
+        _t(
+            "scatter",
             x=values,
             y=[esc(group_names.get(g, g)) for g in groups],
             mode="markers+text",
@@ -533,7 +612,7 @@ def segment_means(
     )
     _layout(fig, title, _("Mean score"), "", _height(len(groups)))
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()
 
 
 def wave_trend(
@@ -549,8 +628,9 @@ def wave_trend(
     values = [comparison["means"][w] for w in waves]
     minus, plus = _errors(values, [comparison.get("ci", {}).get(w) for w in waves])
     labels = [esc(wave_names.get(w, w)) for w in waves]
-    fig = go.Figure(
-        go.Scatter(
+    fig = _Fig(
+        _t(
+            "scatter",
             x=labels,
             y=values,
             mode="lines+markers",
@@ -576,7 +656,7 @@ def wave_trend(
             font={"size": 12},
         )
     _layout(fig, title, _("Wave"), _("Mean score"))
-    return fig
+    return fig.build()
 
 
 # -- methods -------------------------------------------------------------------------------
@@ -586,9 +666,10 @@ def scree(efa: Mapping[str, Any], _: Translate = _keep) -> go.Figure:
     observed = efa["eigenvalues"]
     threshold = efa["parallel_threshold"]
     numbers = list(range(1, len(observed) + 1))
-    fig = go.Figure(
+    fig = _Fig(
         [
-            go.Scatter(
+            _t(
+                "scatter",
                 x=numbers,
                 y=observed,
                 mode="lines+markers",
@@ -596,7 +677,8 @@ def scree(efa: Mapping[str, Any], _: Translate = _keep) -> go.Figure:
                 line={"color": BLUE},
                 marker={"symbol": "circle", "size": 8},
             ),
-            go.Scatter(
+            _t(
+                "scatter",
                 x=numbers,
                 y=threshold,
                 mode="lines+markers",
@@ -612,7 +694,7 @@ def scree(efa: Mapping[str, Any], _: Translate = _keep) -> go.Figure:
         _("Factor number"),
         _("Eigenvalue (reduced correlation matrix)"),
     )
-    return fig
+    return fig.build()
 
 
 def loadings_heatmap(
@@ -623,8 +705,9 @@ def loadings_heatmap(
     items = list(efa["loadings"])
     k = efa["n_factors"]
     z = [efa["loadings"][i] for i in items]
-    fig = go.Figure(
-        go.Heatmap(
+    fig = _Fig(
+        _t(
+            "heatmap",
             z=z,
             x=[_("F%s") % (j + 1) for j in range(k)],
             y=[esc(item_labels.get(i, i)) for i in items],
@@ -642,7 +725,7 @@ def loadings_heatmap(
         fig, _("Factor loadings"), _("Factor"), _("Item"), height=max(380, 60 + 22 * len(items))
     )
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()
 
 
 # -- open text -----------------------------------------------------------------------------
@@ -650,8 +733,9 @@ def keyword_bars(keywords: list[tuple[str, int]], title: str, _: Translate = _ke
     """The most frequent keywords (respondents who used each), most frequent first."""
     words = [esc(w) for w, _n in keywords]
     counts = [n for _w, n in keywords]
-    fig = go.Figure(
-        go.Bar(
+    fig = _Fig(
+        _t(
+            "bar",
             x=counts,
             y=words,
             orientation="h",
@@ -664,4 +748,4 @@ def keyword_bars(keywords: list[tuple[str, int]], title: str, _: Translate = _ke
     )
     _layout(fig, title, _("Respondents who used the word"), "", _height(len(words)))
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.build()

@@ -48,8 +48,8 @@ def build(survey: Survey, report: dict[str, Any], lang: str) -> str:
         css=(ROOT / "static" / "style.css").read_text(encoding="utf-8"),
         plotly_js=plotly.offline.get_plotlyjs(),
         reports_js=(ROOT / "static" / "reports.js").read_text(encoding="utf-8"),
-        report_pages=pages.PAGES,
         offline=True,
+        **pages.template_values(_),
     )
 
 

@@ -394,3 +394,16 @@ def keyword_charts(keywords: Mapping[str, Any], q: Questionnaire, labels: Labels
                     )
                 )
     return charts
+
+
+def template_values(_) -> dict[str, Any]:
+    """What every report template uses besides the report (pages and offline file)."""
+    return {
+        "report_pages": PAGES,
+        "quadrant_names": {
+            "concentrate here": _("Concentrate here"),
+            "keep up the good work": _("Keep up the good work"),
+            "low priority": _("Low priority"),
+            "possible overkill": _("Possible overkill"),
+        },
+    }

@@ -259,16 +259,10 @@ def report_context() -> dict:
     titles = {endpoint: title for endpoint, _path, title in pages.PAGES}
     page = request.endpoint.rsplit(".", 1)[-1] if request.endpoint else ""
     return {
-        "report_pages": pages.PAGES,
         "page_title": _(titles.get(page, "Report")),
         "plotly_version": plotly.__version__,
         "option_names": OPTION_NAMES,
-        "quadrant_names": {
-            "concentrate here": _("Concentrate here"),
-            "keep up the good work": _("Keep up the good work"),
-            "low priority": _("Low priority"),
-            "possible overkill": _("Possible overkill"),
-        },
+        **pages.template_values(_),
     }
 
 
