@@ -19,7 +19,6 @@ Prints, for a servqual-22 survey with N complete responses:
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -195,8 +194,17 @@ def cli_time(url: str, tmp: Path) -> tuple[float, float]:
     export = time.perf_counter() - start
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "analysis", "report", str(csv), "-q", str(PATH), "--json",
-         str(tmp / "cli.json")],
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "report",
+            str(csv),
+            "-q",
+            str(PATH),
+            "--json",
+            str(tmp / "cli.json"),
+        ],
         check=True,
         capture_output=True,
         cwd=ROOT,
