@@ -94,7 +94,9 @@ def seed(url: str, n: int, extra: int = 0) -> None:
     texts = frame[[c.name for c in q.text_columns]]
     rng = np.random.default_rng(8 + extra)
     now = datetime.now(UTC)
-    ages = rng.uniform(0 if extra else 60, 180 * 24 * 3600, size=count)
+    # the seeded responses over the last 180 days; the extra ones just now (as new
+    # responses arrive: completed after everything the cache has seen)
+    ages = rng.uniform(0, 30, size=count) if extra else rng.uniform(60, 180 * 24 * 3600, count)
     langs = rng.choice(["zh", "en"], size=count)
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain) as conn, conn.cursor() as cur:

@@ -294,15 +294,18 @@ class Jobs:
     def submit(self, key: str, work: Callable[[], dict], heavy: bool) -> Future:
         with self._lock:
             future = self._running.get(key)
-            if future is None:
-                future = (self.heavy if heavy else self.quick).submit(work)
-                self._running[key] = future
-                future.add_done_callback(lambda f, k=key: self._forget(k))
-            return future
+            if future is not None:
+                return future
+            future = (self.heavy if heavy else self.quick).submit(work)
+            self._running[key] = future
+        # outside the lock: a future already done runs its callback right here
+        future.add_done_callback(lambda f, k=key: self._forget(k, f))
+        return future
 
-    def _forget(self, key: str) -> None:
+    def _forget(self, key: str, future: Future) -> None:
         with self._lock:
-            self._running.pop(key, None)
+            if self._running.get(key) is future:
+                del self._running[key]
 
     @staticmethod
     def wait(future: Future, seconds: float | None) -> dict | None:

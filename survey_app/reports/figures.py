@@ -124,12 +124,27 @@ class _Fig:
         return go.Figure(data=self.traces, layout=self.layout, _validate=False)
 
 
+def wrap(text: str, width: int = 44) -> str:
+    """An escaped title broken into lines of about ``width`` characters (Plotly does not
+    wrap titles; on a phone a long one would be cut off)."""
+    words, lines, line = esc(text).split(" "), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines)
+
+
 def _layout(fig: _Fig, title: str, x_title: str, y_title: str, height: int = 380) -> None:
+    lines = wrap(title).count("<br>")
     fig.update_layout(
-        title={"text": esc(title), "x": 0, "xanchor": "left", "font": {"size": 16}},
+        title={"text": wrap(title), "x": 0, "xanchor": "left", "font": {"size": 15}},
         font={"family": FONT, "size": 13, "color": "#1d2733"},
         height=height,
-        margin={"l": 10, "r": 10, "t": 56, "b": 10},
+        margin={"l": 10, "r": 10, "t": 48 + 20 * lines, "b": 10},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
@@ -137,8 +152,8 @@ def _layout(fig: _Fig, title: str, x_title: str, y_title: str, height: int = 380
         separators=".,",
     )
     axis = {"automargin": True, "gridcolor": "#e3e8ee", "zerolinecolor": "#9aa5b1"}
-    fig.update_xaxes(title={"text": esc(x_title)}, **axis)
-    fig.update_yaxes(title={"text": esc(y_title)}, **axis)
+    fig.update_xaxes(title={"text": wrap(x_title, 60)}, **axis)
+    fig.update_yaxes(title={"text": wrap(y_title, 40)}, **axis)
 
 
 def _interval(ci: Sequence[float | None] | None, value: float) -> tuple[float, float]:
@@ -406,6 +421,7 @@ def ipa_matrix(
     unreliable: Mapping[str, str],
     _: Translate = _keep,
     performance_title: str | None = None,
+    title: str | None = None,
 ) -> go.Figure:
     """The importance-performance matrix with 95% bootstrap intervals on both axes.
 
@@ -487,7 +503,7 @@ def ipa_matrix(
         fig.add_hline(y=perf_mean, line=line)
     _layout(
         fig,
-        _("Importance and performance (95% bootstrap intervals on both axes)"),
+        title or _("Importance and performance (95% bootstrap intervals on both axes)"),
         _("Importance: relative weight in satisfaction (share of variance explained)"),
         performance_title or _("Performance: mean perception"),
         height=480,

@@ -206,6 +206,7 @@ def priorities(report, q, labels: Labels, _) -> dict[str, Any]:
                         unreliable,
                         _,
                         _("Performance: gap (perception minus expectation)"),
+                        _("Importance and gap (95% bootstrap intervals on both axes)"),
                     ),
                 )
             )

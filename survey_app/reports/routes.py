@@ -27,6 +27,7 @@ from .services import (
     Ready,
     SelectionError,
     completion,
+    data_stamp,
     open_text,
     parse_parameters,
     report_json,
@@ -49,8 +50,11 @@ def _parameters():
 def _page(name: str):
     survey = g.survey
     selection, options = _parameters()
-    quick = report_json(survey, selection, options.quick(), wait=PAGE_WAIT)
-    full = report_json(survey, selection, options, wait=0) if options.bootstrap else quick
+    stamp = data_stamp(survey, selection)
+    quick = report_json(survey, selection, options.quick(), wait=PAGE_WAIT, stamp=stamp)
+    full = (
+        report_json(survey, selection, options, wait=0, stamp=stamp) if options.bootstrap else quick
+    )
     report = full.report if isinstance(full, Ready) else None
     if report is None and isinstance(quick, Ready):
         report = quick.report

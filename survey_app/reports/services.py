@@ -125,7 +125,10 @@ def compute_report(
     q: Questionnaire, frame: pd.DataFrame, selection: Selection, options: Options
 ) -> dict[str, Any]:
     """The analysis report of the rows of ``frame`` that ``selection`` keeps."""
-    selected = selection.apply(frame)
+    # the open texts stay behind: copying strings for every selected row is most of the
+    # cost of a filter, and no analysis reads them
+    texts = {c.name for c in q.text_columns}
+    selected = selection.apply(frame[[c for c in frame.columns if c not in texts]])
     n = len(selected)
     if n < MIN_RESPONSES:
         report: dict[str, Any] = {
@@ -159,8 +162,13 @@ def responses_by_day(frame: pd.DataFrame) -> list[list]:
         return []
     moments = frame["submitted_at"].to_numpy(dtype="datetime64[ns]")
     days = moments.astype("datetime64[D]")
-    values, counts = np.unique(days[~np.isnat(days)], return_counts=True)
-    return [[str(d), int(c)] for d, c in zip(values, counts, strict=True)]
+    days = days[~np.isnat(days)].astype(np.int64)
+    if not len(days):
+        return []
+    first = int(days.min())
+    counts = np.bincount(days - first)  # a count per day, no sort of n values
+    seen = np.flatnonzero(counts)
+    return [[str(np.datetime64(first + int(d), "D")), int(counts[d])] for d in seen]
 
 
 class ReportService:
@@ -252,11 +260,22 @@ def service() -> ReportService:
 
 
 def report_json(
-    survey: Survey, selection: Selection, options: Options, *, wait: float | None
+    survey: Survey,
+    selection: Selection,
+    options: Options,
+    *,
+    wait: float | None,
+    stamp: Stamp | None = None,
 ) -> Ready | Pending:
     """The report of ``survey`` for ``selection`` with ``options``: what data.json and the
-    JSON API answer. ``wait=None`` computes it whatever it takes (the command line)."""
-    return service().get(survey, selection, options, wait)
+    JSON API answer. ``wait=None`` computes it whatever it takes (the command line);
+    ``stamp`` saves reading it again when the caller has just read it."""
+    return service().get(survey, selection, options, wait, stamp)
+
+
+def data_stamp(survey: Survey, selection: Selection) -> Stamp:
+    """The stamp of the responses ``selection`` reads (one query)."""
+    return current_stamp(survey.id, selection.version)
 
 
 def completion(survey: Survey) -> dict[str, Any]:
