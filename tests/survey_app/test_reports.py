@@ -133,8 +133,8 @@ EXTRA = ("n", "selection", "options", "overview", "computed_at")
 def test_data_json_is_the_cli_report_of_the_selected_responses(client, seeded, tmp_path):
     survey, q, manager = seeded
     login_as(client, manager)
-    response = client.get(
-        f"/reports/{survey.id}/data.json?tier=A&tier=B&region=north&bootstrap=30&seed=4"
+    response = ready_json(
+        client, f"/reports/{survey.id}/data.json?tier=A&tier=B&region=north&bootstrap=30&seed=4"
     )
     assert response.status_code == 200
     data = response.get_json()
