@@ -324,12 +324,13 @@ def gap_bars(gaps: Mapping[str, Any], names: Mapping[str, str], _: Translate = _
         _t(
             "bar",
             x=values,
-            y=[esc(names.get(d, d)) for d in dims],
+            y=[
+                f"{esc(names.get(d, d))}<br>{_num(v)} {_ci_text(ci)}"
+                for d, v, ci in zip(dims, values, cis, strict=True)
+            ],
             orientation="h",
             marker={"color": colours, "pattern": {"shape": patterns}},
             error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
-            text=[f"{_num(v)} {_ci_text(ci)}" for v, ci in zip(values, cis, strict=True)],
-            textposition="outside",
             customdata=verdicts,
             hovertemplate="%{y}: %{x:.2f} (%{customdata})<extra></extra>",
             name=_("Gap"),
@@ -357,8 +358,14 @@ def profile(
     series_names = series_names or {}
     dims = list(means)
     measures = list(dict.fromkeys(m for d in dims for m in means[d]))
+    # the same colour and marker per measure as in the other charts
+    known = {"expectation": (ORANGE, "square", "dash"), "perception": (BLUE, "circle", "solid")}
     traces = []
     for i, measure in enumerate(measures):
+        colour, symbol, dash = known.get(
+            measure,
+            (PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)], ("dot", "dashdot")[i % 2]),
+        )
         traces.append(
             _t(
                 "scatter",
@@ -366,8 +373,8 @@ def profile(
                 y=[means[d].get(measure) for d in dims],
                 mode="lines+markers",
                 name=esc(series_names.get(measure, measure)),
-                line={"color": PALETTE[i % len(PALETTE)], "dash": ("solid", "dash", "dot")[i % 3]},
-                marker={"symbol": SYMBOLS[i % len(SYMBOLS)], "size": 10},
+                line={"color": colour, "dash": dash},
+                marker={"symbol": symbol, "size": 10, "color": colour},
                 hovertemplate="%{x}: %{y:.2f}<extra></extra>",
             )
         )
@@ -526,12 +533,13 @@ def drivers_chart(
         _t(
             "bar",
             x=values,
-            y=[esc(names.get(d, d)) for d in dims],
+            y=[
+                f"{esc(names.get(d, d))}<br>{pct[d]:.0f}% {_ci_text(boot.get(d), 3)}".rstrip()
+                for d in dims
+            ],
             orientation="h",
             marker={"color": BLUE},
             error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
-            text=[f"{pct[d]:.0f}% {_ci_text(boot.get(d), 3)}" for d in dims],
-            textposition="outside",
             name=_("Relative weight"),
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
         )

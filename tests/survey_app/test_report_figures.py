@@ -47,7 +47,10 @@ def test_gap_bars_are_the_gaps_with_their_intervals(servqual):
     gaps = report["gaps"]
     fig = figures.gap_bars(gaps, labels.dimensions)
     bar = fig.data[0]
-    assert list(bar.y) == [labels.dimensions[d] for d in gaps]
+    for label, d in zip(bar.y, gaps, strict=True):  # the name, the gap and its interval
+        g = gaps[d]
+        ci = f"[{g['gap_ci'][0]:.2f}, {g['gap_ci'][1]:.2f}]"
+        assert label == f"{labels.dimensions[d]}<br>{g['gap']:.2f} {ci}"
     assert list(bar.x) == [gaps[d]["gap"] for d in gaps]
     for i, d in enumerate(gaps):
         assert bar.x[i] - bar.error_x.arrayminus[i] == pytest.approx(gaps[d]["gap_ci"][0])
@@ -86,6 +89,18 @@ def test_unreliable_dimensions_are_those_under_70(servqual):
     changed["reliability"]["P_empathy"] = {**report["reliability"]["P_empathy"], "alpha": 0.61}
     assert set(pages.unreliable_dimensions(changed, q, str)) == {"empathy"}
     assert pages.unreliable_dimensions(report, q, str) == {}
+
+
+def test_profile_keeps_each_measures_colour_and_marker(servqual):
+    q, report, labels = servqual
+    means = {
+        d: {"expectation": g["expectation"], "perception": g["perception"]}
+        for d, g in report["gaps"].items()
+    }
+    e, p = figures.profile(means, labels.dimensions).data
+    assert (e.line.color, e.marker.symbol, e.line.dash) == (figures.ORANGE, "square", "dash")
+    assert (p.line.color, p.marker.symbol) == (figures.BLUE, "circle")
+    assert list(p.y) == [g["perception"] for g in report["gaps"].values()]
 
 
 def test_loyalty_curve_draws_the_bins_and_both_fits(servqual):
