@@ -333,3 +333,18 @@ def test_flask_report_writes_one_offline_file(reports_app, seeded, tmp_path):
         args=["report", survey.id, "--out", str(out), "--where", "tier=Q"]
     )
     assert bad.exit_code == 1 and "not one of the choices" in bad.output
+
+
+def test_flask_report_prints_a_pdf_without_network(reports_app, seeded, tmp_path):
+    from survey_app.reports.offline import chromium
+
+    if chromium() is None:
+        pytest.skip("no Chromium to print with")
+    survey, q, manager = seeded
+    out, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    result = reports_app.test_cli_runner().invoke(
+        args=["report", survey.id, "--out", str(out), "--pdf", str(pdf), "--bootstrap", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") + data.count(b"/Type/Page") >= 3
