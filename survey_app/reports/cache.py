@@ -149,34 +149,40 @@ class FrameCache:
     def __init__(self, root: Path, keep: int = 3) -> None:
         self.root = root
         self.keep = keep
-        self._memory: OrderedDict[tuple[str, int], tuple[Stamp, pd.DataFrame]] = OrderedDict()
+        # (survey, version id) -> (stamp, frame, whether the frame has the open texts)
+        self._memory: OrderedDict[tuple[str, int], tuple[Stamp, pd.DataFrame, bool]] = OrderedDict()
         self._lock = threading.Lock()
 
     def path(self, stamp: Stamp) -> Path:
         return self.root / stamp.survey_id / f"v{stamp.version_id}.arrow"
 
-    def get(self, stamp: Stamp) -> pd.DataFrame:
-        """The frame of every complete response at ``stamp`` (with metadata and texts)."""
+    def get(self, stamp: Stamp, texts: bool = False) -> pd.DataFrame:
+        """The frame of every complete response at ``stamp`` (with metadata); the open
+        texts only when ``texts`` (reading them back costs most of a file's read)."""
         key = (stamp.survey_id, stamp.version_id)
         with self._lock:
             held = self._memory.get(key)
-        if held is not None and held[0] == stamp:
+        if held is not None and held[0] == stamp and (held[2] or not texts):
             return held[1]
         path = self.path(stamp)
         with file_lock(path.with_suffix(".lock")):  # one process loads, the others read
             disk = _disk_stamp(path)
-            if disk == stamp:
-                frame = _read_frame(path)
+            if held is not None and held[0] == stamp and disk == stamp:
+                frame, complete = _with_texts(held[1], path), True
+            elif disk == stamp:
+                frame, complete = _read_frame(path, texts), texts
             else:
                 # the fuller of memory and disk that can be appended to, if any
-                base = held if held is not None and stamp.appendable_from(held[0]) else None
+                base = None
+                if held is not None and held[2] and stamp.appendable_from(held[0]):
+                    base = (held[0], held[1])
                 fuller = disk is not None and (base is None or disk.count > base[0].count)
                 if fuller and stamp.appendable_from(disk):
-                    base = (disk, _read_frame(path))
-                frame = self._load(stamp, base)
+                    base = (disk, _read_frame(path, True))
+                frame, complete = self._load(stamp, base), True
                 write_atomically(path, lambda tmp: _write_frame(tmp, stamp, frame))
         with self._lock:
-            self._memory[key] = (stamp, frame)
+            self._memory[key] = (stamp, frame, complete)
             self._memory.move_to_end(key)
             while len(self._memory) > self.keep:
                 self._memory.popitem(last=False)
@@ -247,8 +253,32 @@ def _disk_stamp(path: Path) -> Stamp | None:
     return Stamp(**{**fields, "series": tuple(fields["series"])})
 
 
-def _read_frame(path: Path) -> pd.DataFrame:
-    return feather.read_table(str(path), memory_map=False).to_pandas()
+def _text_columns(schema: pa.Schema) -> list[str]:
+    return [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+
+
+def _read_frame(path: Path, texts: bool = True) -> pd.DataFrame:
+    if texts:
+        return feather.read_table(str(path), memory_map=False).to_pandas()
+    with pa.memory_map(str(path)) as source:
+        schema = pa.ipc.open_file(source).schema
+    skip = set(_text_columns(schema))
+    columns = [name for name in schema.names if name not in skip]
+    return feather.read_table(str(path), columns=columns, memory_map=False).to_pandas()
+
+
+def _with_texts(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` (read without its open texts) with them read from ``path``."""
+    with pa.memory_map(str(path)) as source:
+        schema = pa.ipc.open_file(source).schema
+    names = _text_columns(schema)
+    texts = feather.read_table(str(path), columns=names, memory_map=False).to_pandas()
+    out = frame.copy(deep=False)
+    for name in names:
+        out[name] = texts[name]  # both in file order (a RangeIndex)
+    return out[schema.names]
 
 
 # -- results -------------------------------------------------------------------------------
@@ -288,15 +318,20 @@ class Jobs:
     def __init__(self) -> None:
         self.quick = ThreadPoolExecutor(1, thread_name_prefix="report-quick")
         self.heavy = ThreadPoolExecutor(1, thread_name_prefix="report-heavy")
+        # guesses of what will be asked next: never queued before what was asked
+        self.ahead = ThreadPoolExecutor(1, thread_name_prefix="report-ahead")
         self._running: dict[str, Future] = {}
         self._lock = threading.Lock()
 
-    def submit(self, key: str, work: Callable[[], dict], heavy: bool) -> Future:
+    def submit(
+        self, key: str, work: Callable[[], dict | None], heavy: bool, ahead: bool = False
+    ) -> Future:
         with self._lock:
             future = self._running.get(key)
             if future is not None:
                 return future
-            future = (self.heavy if heavy else self.quick).submit(work)
+            pool = self.ahead if ahead else self.heavy if heavy else self.quick
+            future = pool.submit(work)
             self._running[key] = future
         # outside the lock: a future already done runs its callback right here
         future.add_done_callback(lambda f, k=key: self._forget(k, f))

@@ -180,6 +180,7 @@ class ReportService:
         self.frames = FrameCache(root)
         self.results = ResultCache(root)
         self.jobs = Jobs()
+        self.latest: dict[str, Stamp] = {}  # the newest stamp a request saw, per survey
 
     def key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
         return self.results.key(stamp, {"selection": selection.key, **options.describe()})
@@ -195,24 +196,53 @@ class ReportService:
         """The report, from the cache or computed; if that takes longer than ``wait``
         seconds, :class:`Pending` (the work goes on in the background)."""
         stamp = stamp or current_stamp(survey.id, selection.version)
+        self.latest[survey.id] = stamp
         key = self.key(stamp, selection, options)
         cached = self.results.read(survey.id, key)
         if cached is not None:
             return Ready(cached)
         q = _questionnaire(survey, stamp)
-        app = self.app
-
-        def work() -> dict:
-            with app.app_context():
-                return self._compute(stamp, key, q, selection, options)
-
-        future = self.jobs.submit(key, work, heavy=options.bootstrap > 0)
+        future = self._submit(stamp, key, q, selection, options)
+        if not selection.segments and options.bootstrap == 0:
+            self._prefetch(stamp, q, selection, options)
         if wait is not None and wait <= 0 and not future.done():
             return Pending(_retry_after(stamp, options))
         result = self.jobs.wait(future, wait)
         if result is None:
             return Pending(_retry_after(stamp, options))
         return Ready(result)
+
+    def _submit(
+        self,
+        stamp: Stamp,
+        key: str,
+        q: Questionnaire,
+        selection: Selection,
+        options: Options,
+        prefetch: bool = False,
+    ):
+        app = self.app
+
+        def work() -> dict | None:
+            if prefetch and self.latest.get(stamp.survey_id) != stamp:
+                return None  # newer responses came in: nobody will ask for this one
+            with app.app_context():
+                return self._compute(stamp, key, q, selection, options)
+
+        return self.jobs.submit(key, work, heavy=options.bootstrap > 0, ahead=prefetch)
+
+    def _prefetch(
+        self, stamp: Stamp, q: Questionnaire, selection: Selection, options: Options
+    ) -> None:
+        """After the unfiltered report, the report of each single segment choice, in the
+        background: the filter a manager tries first is then already computed."""
+        for section in q.segments:
+            for item in section.items:
+                for choice in item.choices:
+                    one = replace(selection, segments={item.id: frozenset([choice.id])})
+                    key = self.key(stamp, one, options)
+                    if not self.results.path(stamp.survey_id, key).exists():
+                        self._submit(stamp, key, q, one, options, prefetch=True)
 
     def _compute(
         self, stamp: Stamp, key: str, q: Questionnaire, selection: Selection, options: Options
@@ -446,7 +476,7 @@ def open_text(
 
     def work() -> dict:
         with app.app_context():
-            frame = selection.apply(svc.frames.get(stamp))
+            frame = selection.apply(svc.frames.get(stamp, texts=True))
             keywords = svc.results.read(survey.id, key)
             if keywords is None:
                 keywords = {"n": len(frame), "columns": keyword_summary(q, frame)}

@@ -348,3 +348,23 @@ def test_flask_report_prints_a_pdf_without_network(reports_app, seeded, tmp_path
     assert result.exit_code == 0, result.output
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and data.count(b"/Type /Page") + data.count(b"/Type/Page") >= 3
+
+
+def test_single_segment_filters_are_computed_ahead(client, seeded):
+    import time
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    ready_json(client, f"/reports/{survey.id}/data.json?bootstrap=0")
+    choices = sum(len(i.choices) for s in q.segments for i in s.items)
+    folder = Path(client.application.config["REPORTS_CACHE"]) / survey.id / "results"
+    for _ in range(600):
+        if len(list(folder.glob("*.json"))) >= 1 + choices:
+            break
+        time.sleep(0.1)
+    assert len(list(folder.glob("*.json"))) >= 1 + choices
+    # a request for one of them is answered from the file, as the analysis would answer
+    response = client.get(f"/reports/{survey.id}/data.json?bootstrap=0&region=west")
+    assert response.status_code == 200
+    frame = responses_frame(survey.id)
+    assert response.get_json()["n"] == int((frame["region"] == "west").sum())
