@@ -252,9 +252,21 @@ class ReportService:
             cached = self.results.read(stamp.survey_id, key)
             if cached is not None:
                 return cached
-            frame = self.frames.get(stamp)
+            frame = self.frames.get(stamp)  # also makes sure the frame file is current
             start = time.perf_counter()
-            report = compute_report(q, frame, selection, options)
+            report = None
+            if options.bootstrap and self.app.config.get("REPORTS_PROCESS", True):
+                from .compute import StaleFrame, pool, report_from_file
+
+                path = str(self.frames.path(stamp))
+                try:
+                    report = (
+                        pool().submit(report_from_file, path, stamp, q, selection, options).result()
+                    )
+                except StaleFrame:
+                    log.info("report %s: frame file replaced; computing here", stamp.survey_id)
+            if report is None:
+                report = compute_report(q, frame, selection, options)
             report["computed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             self.results.write(stamp.survey_id, key, report)
             log.info(
