@@ -48,6 +48,7 @@ RESERVED_IDS = frozenset(
     # query parameters of the survey, report and API URLs, where segment ids are filters
     ("t", "r", "s", "page", "lang", "missing", "from", "to", "version", "factors", "extraction")
     + ("rotation", "bootstrap", "seed", "all", "cursor", "limit", "format", "n", "where")
+    + ("search", "offset")  # the report pages' open-text search and paging
 )
 
 

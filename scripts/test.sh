@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql chromium
+APT_PACKAGES=(postgresql chromium fonts-noto-cjk
     r-base-core r-cran-psych r-cran-lavaan r-cran-gparotation
     r-cran-jsonlite r-cran-sandwich r-cran-car r-cran-mass)
 SUDO=""

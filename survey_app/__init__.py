@@ -126,6 +126,7 @@ def create_app(
     from .cli import register_cli
     from .customers.routes import bp as customers_bp
     from .followups.routes import bp as followups_bp
+    from .reports import bp as reports_bp
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
@@ -133,6 +134,7 @@ def create_app(
     app.register_blueprint(admin_bp)
     app.register_blueprint(customers_bp)
     app.register_blueprint(followups_bp)
+    app.register_blueprint(reports_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 
 def register_cli(app: Flask) -> None:
+    from .reports.cli import report_command
+
     for command in (
         init_db,
         load_questionnaire_command,
@@ -39,6 +41,7 @@ def register_cli(app: Flask) -> None:
         disable_user_command,
         audit_verify,
         demo_accounts,
+        report_command,
     ):
         app.cli.add_command(command)
     from .customers.cli import COMMANDS as customer_commands

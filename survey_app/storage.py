@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,7 @@ def responses_frame(
     include_text: bool = True,
     include_incomplete: bool = False,
     metadata: bool = False,
+    completed_since: datetime | None = None,
 ) -> pd.DataFrame:
     """All responses of a survey as one wide frame in the columns of a questionnaire.
 
@@ -138,6 +140,9 @@ def responses_frame(
     With ``metadata`` the first columns are those of an export instead: ``response_id``,
     ``version`` (the number each response was given under), ``started_at``,
     ``submitted_at`` (UTC), ``lang``, ``complete``.
+
+    ``completed_since`` reads only the responses completed at or after that moment (what
+    a cache that appends new responses needs).
     """
     statuses = ["complete", "in_progress"] if include_incomplete else ["complete"]
     chosen = series_versions(survey_id, version)
@@ -147,7 +152,9 @@ def responses_frame(
         questionnaire = chosen[-1].questionnaire
     versions = {v.id: v for v in chosen}
     fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
-    batches = fetch(survey_id, statuses, include_text, versions) if versions else []
+    batches = (
+        fetch(survey_id, statuses, include_text, versions, completed_since) if versions else []
+    )
     frames = [
         _version_frame(versions[batch.version_id], questionnaire, batch, include_text, metadata)
         for batch in batches
@@ -213,6 +220,7 @@ def _fetch_postgresql(
     statuses: list[str],
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
+    completed_since: datetime | None = None,
 ) -> list[_Batch]:
     """Let the server pack each chunk of responses into one bytea of fixed-width records
     (id, completion time, answers), read with a numpy structured dtype: one round trip
@@ -224,6 +232,7 @@ def _fetch_postgresql(
     """
     texts = ", array_agg(texts::text)" if include_text else ""
     text_column = ", texts" if include_text else ""
+    since = " AND completed_at >= %s" if completed_since is not None else ""
     query = f"""
         SELECT version_id, string_agg(lang, ','),
                string_agg(int8send(id)
@@ -233,17 +242,18 @@ def _fetch_postgresql(
         FROM (SELECT id, version_id, completed_at, created_at, lang, answers{text_column}
               FROM response
               WHERE survey_id = %s AND status = ANY(%s) AND version_id = ANY(%s) AND id > %s
-                    AND NOT test
+                    AND NOT test{since}
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
+    extra = (completed_since,) if completed_since is not None else ()
     parts: dict[int, list[_Batch]] = {}
     after = 0
     driver = db.session.connection().connection.driver_connection
     with driver.cursor(binary=True) as cursor:
         while True:
             rows = cursor.execute(
-                query, (survey_id, statuses, list(versions), after, CHUNK)
+                query, (survey_id, statuses, list(versions), after, *extra, CHUNK)
             ).fetchall()
             seen = 0
             for row in rows:
@@ -285,6 +295,7 @@ def _fetch_rows(
     statuses: list[str],
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
+    completed_since: datetime | None = None,
 ) -> list[_Batch]:
     """Portable fallback (SQLite): stream the rows chunk by chunk, epochs computed in SQL."""
     epoch = "(julianday({}) - 2440587.5) * 86400.0"
@@ -293,7 +304,9 @@ def _fetch_rows(
         f"SELECT version_id, id, {epoch.format('completed_at')}, lang, answers, "
         f"{epoch.format('created_at')}{texts} FROM response "
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
-        "AND id > :after AND NOT test ORDER BY id LIMIT :chunk"
+        "AND id > :after AND NOT test"
+        + (" AND completed_at >= :since" if completed_since is not None else "")
+        + " ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
     columns: dict[int, list[list]] = {}
     after = 0
@@ -306,6 +319,7 @@ def _fetch_rows(
                 "versions": list(versions),
                 "after": after,
                 "chunk": CHUNK,
+                **({"since": completed_since} if completed_since is not None else {}),
             },
         )
         seen = 0
