@@ -34,6 +34,10 @@ def _hosts(value: str | None) -> list[str] | None:
     return hosts or None
 
 
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 class Config:
     # None: a random key is generated into the instance folder (survey_app.secret_key)
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
@@ -61,6 +65,21 @@ class Config:
     JOBS_SYNC = False  # True: jobs run inside the request that starts them
     # Uploads of response files (CSV, XLSX) for import
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES") or 200 * 1024 * 1024)
+    # Behind nginx: trust X-Forwarded-* from that one proxy (survey_app.ops).
+    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json": one JSON object per line
+    # Mail (invitations, reminders, follow-up notices, password reset links): off unless
+    # MAIL_SERVER is set. Plain SMTP without login or TLS unless configured.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT") or 25)
+    MAIL_FROM = os.environ.get("MAIL_FROM") or None
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_STARTTLS = _flag(os.environ.get("MAIL_STARTTLS"))
+    MAIL_SSL = _flag(os.environ.get("MAIL_SSL"))
+    MAIL_TIMEOUT = float(os.environ.get("MAIL_TIMEOUT") or 10)
+    # How long an e-mailed password reset link works (seconds)
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE") or 3600)
 
 
 class TestConfig(Config):
@@ -71,3 +90,4 @@ class TestConfig(Config):
     TRUSTED_HOSTS = None
     JOB_FOLDER = os.path.join(tempfile.gettempdir(), "survey-test-jobs")
     JOBS_SYNC = True  # a test that wants a background thread says so
+    MAIL_SERVER = None  # a test that mails starts its own SMTP server and names it

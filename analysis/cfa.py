@@ -201,22 +201,8 @@ def cfa(cov: np.ndarray, n: int, groups: list[list[int]], columns: tuple[str, ..
     fit indexes in covariance structure analysis. Structural Equation Modeling, 6, 1-55.
     """
     p = cov.shape[0]
-    k = len(groups)
-    if any(len(g) < 2 for g in groups) and k == 1:
-        raise AnalysisError("a one-factor CFA needs at least 3 items")
-    if n <= p:
-        raise AnalysisError(f"too few responses ({n}) for a CFA of {p} items")
     s = cov * (n - 1) / n
-    sign, logdet_s = np.linalg.slogdet(s)
-    if sign <= 0 or np.linalg.cond(s) > 1e12:
-        raise AnalysisError(
-            "the covariance matrix is singular (an item repeats or combines others); "
-            "the CFA cannot be fitted"
-        )
-    pattern = np.zeros((p, k), dtype=bool)
-    for j, items in enumerate(groups):
-        pattern[items, j] = True
-    layout = _Layout.of(pattern)
+    logdet_s, layout = _prepare(s, groups, n)
     free, tri = layout.free, layout.tri
     # start: loadings 1, factor variances from the markers, residuals half the variance
     marker_var = np.array([s[g[0], g[0]] for g in groups])
@@ -413,23 +399,10 @@ def cfa_fiml(x: np.ndarray, groups: list[list[int]], columns: tuple[str, ...]) -
     """
     x = x[~np.isnan(x).all(axis=1)]
     n, p = x.shape
-    k = len(groups)
-    if any(len(g) < 2 for g in groups) and k == 1:
-        raise AnalysisError("a one-factor CFA needs at least 3 items")
-    if n <= p:
-        raise AnalysisError(f"too few responses ({n}) for a CFA of {p} items")
+    _check_size(groups, n, p)
     data = _Patterns.of(x)
     mu1, s1 = em_moments(data)
-    sign, logdet_s = np.linalg.slogdet(s1)
-    if sign <= 0 or np.linalg.cond(s1) > 1e12:
-        raise AnalysisError(
-            "the covariance matrix is singular (an item repeats or combines others); "
-            "the CFA cannot be fitted"
-        )
-    pattern = np.zeros((p, k), dtype=bool)
-    for j, items in enumerate(groups):
-        pattern[items, j] = True
-    layout = _Layout.of(pattern)
+    logdet_s, layout = _prepare(s1, groups, n)
     # start: the complete-data ML fit to the EM moments
     marker_var = np.array([s1[g[0], g[0]] for g in groups])
     theta0 = np.concatenate(
@@ -473,3 +446,26 @@ def cfa_fiml(x: np.ndarray, groups: list[list[int]], columns: tuple[str, ...]) -
     mean_res = (mu1 - mu0) * d
     srmr = float(np.sqrt(((cov_res**2).sum() + (mean_res**2).sum()) / (len(cov_res) + p)))
     return _result(n, chi2, chi2_base, srmr, theta, layout, columns, converged, "FIML")
+
+
+def _check_size(groups: list[list[int]], n: int, p: int) -> None:
+    if any(len(g) < 2 for g in groups) and len(groups) == 1:
+        raise AnalysisError("a one-factor CFA needs at least 3 items")
+    if n <= p:
+        raise AnalysisError(f"too few responses ({n}) for a CFA of {p} items")
+
+
+def _prepare(s: np.ndarray, groups: list[list[int]], n: int) -> tuple[float, _Layout]:
+    """Check the model against the moments ``s``; its log-determinant and parameter layout."""
+    p = s.shape[0]
+    _check_size(groups, n, p)
+    sign, logdet_s = np.linalg.slogdet(s)
+    if sign <= 0 or np.linalg.cond(s) > 1e12:
+        raise AnalysisError(
+            "the covariance matrix is singular (an item repeats or combines others); "
+            "the CFA cannot be fitted"
+        )
+    pattern = np.zeros((p, len(groups)), dtype=bool)
+    for j, items in enumerate(groups):
+        pattern[items, j] = True
+    return logdet_s, _Layout.of(pattern)

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from questionnaires import Questionnaire, Section
+from questionnaires import Questionnaire
+from questionnaires.model import ScoredScale, Section
 
 KEPT_COLUMNS = ("response_id", "respondent_id", "respondent", "id", "started_at", "submitted_at")
 
@@ -22,31 +23,9 @@ class AnalysisError(ValueError):
     """The data cannot be analysed as asked; the message says what is wrong."""
 
 
-@dataclass(frozen=True)
-class Scale:
-    """A set of items scored together: a dimension under one measure, or an outcome."""
-
-    name: str  # <measure id>_<dimension id> with several measures, else the section id
-    section: Section
-    columns: tuple[str, ...]
-    measure_role: str | None = None  # expectation, perception, ... for dimensions
-
-
-def scales(q: Questionnaire) -> list[Scale]:
+def scales(q: Questionnaire) -> list[ScoredScale]:
     """Every scale of the questionnaire: each dimension under each measure, each outcome."""
-    result = []
-    for dim in q.dimensions:
-        for measure in q.measures or (None,):
-            name = (
-                f"{measure.id}_{dim.id}" if measure is not None and len(q.measures) > 1 else dim.id
-            )
-            columns = tuple(q.column_name(item, measure) for item in dim.items)
-            result.append(Scale(name, dim, columns, measure.role if measure else "perception"))
-    for outcome in q.outcomes:
-        columns = tuple(item.id for item in outcome.items if item.kind == "scale")
-        if columns:
-            result.append(Scale(outcome.id, outcome, columns))
-    return result
+    return list(q.scales)
 
 
 def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
@@ -72,7 +51,7 @@ def read_csv(path: str | Path, q: Questionnaire) -> pd.DataFrame:
         frame[name] = raw[name]
     for column in known:
         values = raw[column.name]
-        if column.kind in ("text", "single"):
+        if column.type.frame_dtype != "float":  # choice ids and texts stay text
             frame[column.name] = values
             continue
         numbers = pd.to_numeric(values.str.strip(), errors="coerce")
@@ -97,7 +76,7 @@ class SurveyData:
     _checked: set = field(default_factory=set, repr=False)  # columns found within their scale
 
     @cached_property
-    def scales(self) -> list[Scale]:
+    def scales(self) -> list[ScoredScale]:
         return scales(self.q)
 
     def validate(self, columns: tuple[str, ...] | list[str] | None = None) -> None:
@@ -157,7 +136,7 @@ class SurveyData:
             values = self._numbers(name)
             item = self.q.column(name).item
             if item.reverse:  # the one place reverse keying happens (a new array)
-                values = item.scale.min + item.scale.max - values
+                values = item.scale.reverse(values)
             self._cache[key] = values
         if check and name not in self._checked and self.q.column(name).item.scale is not None:
             self._check_range(name)
@@ -227,7 +206,7 @@ class SurveyData:
             self._cache[key] = mean
         return self._cache[key]
 
-    def score(self, scale: Scale) -> np.ndarray:
+    def score(self, scale: ScoredScale) -> np.ndarray:
         """A scale score, the one place the missing-data rule for scores lives: the mean
         of its items; with ``missing="listwise"`` NaN unless every item is answered, with
         ``"available"`` the mean of the answered items when at least half are."""
@@ -235,7 +214,7 @@ class SurveyData:
             return self.available_mean(scale.columns)
         return self.mean_of(scale.columns)
 
-    def scale_of(self, section: Section, role: str | None) -> Scale:
+    def scale_of(self, section: Section, role: str | None) -> ScoredScale:
         """The scale of a dimension under the measure with ``role``, or of an outcome."""
         return next(
             s
@@ -243,7 +222,7 @@ class SurveyData:
             if s.section is section and (section.kind != "dimension" or s.measure_role == role)
         )
 
-    def dimension_scales(self, role: str) -> list[Scale]:
+    def dimension_scales(self, role: str) -> list[ScoredScale]:
         """The dimension scales under the measure with ``role``, in questionnaire order."""
         return [s for s in self.scales if s.section.kind == "dimension" and s.measure_role == role]
 

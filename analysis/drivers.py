@@ -300,9 +300,176 @@ class ImportancePerformance:
 
     by_perception: dict[str, dict]
     by_gap: dict[str, dict] | None = None
+    # bootstrap intervals of both axes (IPAIntervals), or {"note": why not}, or None
+    intervals: IPAIntervals | dict | None = None
 
     def to_dict(self) -> dict:
-        out = {"performance_is": "mean perception", **self.by_perception}
-        if self.by_gap is not None:
-            out["by_gap"] = dict(self.by_gap)
+        out = {"performance_is": "mean perception"}
+        by_perception = {d: dict(v) for d, v in self.by_perception.items()}
+        by_gap = {d: dict(v) for d, v in self.by_gap.items()} if self.by_gap else None
+        iv = self.intervals
+        if isinstance(iv, IPAIntervals):
+            for d, v in by_perception.items():
+                v["importance_ci"] = list(iv.importance[d])
+                v["performance_ci"] = list(iv.performance[d])
+                v["quadrant_share"] = iv.quadrant_share[d]
+            if by_gap is not None and iv.gap is not None:
+                for d, v in by_gap.items():
+                    v["importance_ci"] = list(iv.importance[d])
+                    v["performance_ci"] = list(iv.gap[d])
+                    v["quadrant_share"] = iv.gap_quadrant_share[d]
+        out.update(by_perception)
+        if by_gap is not None:
+            out["by_gap"] = by_gap
+        if isinstance(iv, IPAIntervals):
+            out["bootstrap"] = {"resamples": iv.resamples, "level": iv.level}
+        elif isinstance(iv, dict):
+            out["bootstrap"] = dict(iv)
         return out
+
+
+@dataclass(frozen=True)
+class IPAIntervals:
+    """Bootstrap intervals of both importance-performance axes and how often each
+    dimension lands in the quadrant of the point estimates."""
+
+    resamples: int
+    level: float
+    importance: dict[str, tuple[float, float]]
+    performance: dict[str, tuple[float, float]]
+    quadrant_share: dict[str, float]
+    gap: dict[str, tuple[float, float]] | None = None
+    gap_quadrant_share: dict[str, float] | None = None
+
+
+def ipa_bootstrap(
+    drivers: dict[str, np.ndarray],
+    outcome: np.ndarray,
+    performance: dict[str, np.ndarray],
+    gaps: dict[str, np.ndarray] | None,
+    times: int,
+    point: dict[str, dict[str, float]],
+    seed: int = 0,
+    level: float = 0.95,
+    batch: int = 8,
+) -> IPAIntervals:
+    r"""Percentile bootstrap of the importance-performance matrix: respondents are
+    resampled with replacement; in each resample the importance of every dimension (its
+    relative weight, :func:`relative_weights`, on the resample's rows with every score),
+    its performance (the mean of ``performance[d]`` over the resample's rows that have
+    it) and its gap (likewise) are recomputed, and so is its quadrant (split at the
+    resample's means).
+
+    Parameters
+    ----------
+    drivers : dict of ndarray
+        The driver scores (perception dimension scores), NaN where missing.
+    outcome : ndarray
+        The satisfaction score.
+    performance, gaps : dict of ndarray
+        Per dimension, the per-respondent values whose mean is the performance axis
+        (perception score) and the gap axis (perception minus expectation score).
+    times : int
+        Resamples.
+    point : dict
+        The point estimates the quadrants are judged against: ``importance``,
+        ``performance`` and (with ``gaps``) ``gap``, each dimension -> value.
+
+    Notes
+    -----
+    A resample is a multinomial count vector :math:`w` (``bincount`` of n uniform row
+    draws), so every statistic is a weighted sum: :math:`\sum_i w_i m_i` for the columns
+    :math:`m` of 1, the centred scores, their products and the performance and gap
+    values. Resamples are taken ``batch`` at a time as one matrix product with the
+    column matrix, which reads the data once per batch instead of gathering rows. With
+    complete data the draws are those of :func:`regression`'s bootstrap with the same
+    seed, so the importance intervals equal the drivers' (to rounding).
+
+    ``quadrant_share`` is the share of resamples that put the dimension in the quadrant
+    of the point estimates: near 1, the placement is certain; near .5, the dimension sits
+    on a dividing line.
+
+    References
+    ----------
+    Martilla, J. A., & James, J. C. (1977). Importance-performance analysis. Journal of
+    Marketing, 41(1), 77-79. Efron, B., & Tibshirani, R. J. (1993). An introduction to
+    the bootstrap. Chapman & Hall, ch. 13 (percentile intervals).
+    """
+    names = list(drivers)
+    k = len(names)
+    x = np.column_stack([drivers[d] for d in names] + [outcome])
+    n = len(outcome)
+    complete = np.isfinite(x).all(axis=1)
+    if complete.sum() <= k + 1:
+        raise AnalysisError("too few complete responses for bootstrap intervals")
+    centre = x[complete].mean(axis=0)
+    z = np.where(complete[:, None], x - centre, 0.0)
+    upper = np.triu_indices(k + 1)
+    blocks = [complete[:, None].astype(np.float64), z, z[:, upper[0]] * z[:, upper[1]]]
+    axes = {"performance": performance, **({"gap": gaps} if gaps else {})}
+    for values in axes.values():
+        for d in names:
+            v = values[d]
+            seen = np.isfinite(v)
+            blocks += [seen[:, None].astype(np.float64), np.where(seen, v, 0.0)[:, None]]
+    columns = np.hstack(blocks)
+    del blocks, z
+    rng = np.random.default_rng(seed)
+    importance = np.full((times, k), np.nan)
+    means = {axis: np.full((times, k), np.nan) for axis in axes}
+    n_products = len(upper[0])
+    done = 0
+    while done < times:
+        b = min(batch, times - done)
+        weights = np.empty((b, n))
+        for i in range(b):
+            weights[i] = np.bincount(rng.integers(0, n, n), minlength=n)
+        sums = weights @ columns
+        for i in range(b):
+            s = sums[i]
+            m = s[0]
+            if m > k + 1:
+                mean = s[1 : k + 2] / m
+                second = np.zeros((k + 1, k + 1))
+                second[upper] = s[k + 2 : k + 2 + n_products] / m
+                second = second + np.triu(second, 1).T
+                cov = second - np.outer(mean, mean)
+                sd = np.sqrt(np.diag(cov))
+                if (sd > 0).all():
+                    corr = cov / np.outer(sd, sd)
+                    importance[done + i] = relative_weights(corr[:k, :k], corr[:k, k])
+            at = k + 2 + n_products
+            for axis in axes:
+                for j in range(k):
+                    seen, total = s[at], s[at + 1]
+                    means[axis][done + i, j] = total / seen if seen > 0 else np.nan
+                    at += 2
+        done += b
+    tail = (1 - level) / 2 * 100
+
+    def intervals(draws: np.ndarray) -> dict[str, tuple[float, float]]:
+        low, high = np.nanpercentile(draws, [tail, 100 - tail], axis=0)
+        return {d: (float(lo), float(hi)) for d, lo, hi in zip(names, low, high, strict=True)}
+
+    point_imp = np.array([point["importance"][d] for d in names])
+
+    def shares(axis_draws: np.ndarray, axis: str) -> dict[str, float]:
+        point_perf = np.array([point[axis][d] for d in names])
+        want = (point_imp >= point_imp.mean(), point_perf >= point_perf.mean())
+        ok = np.isfinite(importance).all(axis=1) & np.isfinite(axis_draws).all(axis=1)
+        imp, perf = importance[ok], axis_draws[ok]
+        same = (imp >= imp.mean(axis=1, keepdims=True)) == want[0]
+        same &= (perf >= perf.mean(axis=1, keepdims=True)) == want[1]
+        return {
+            d: float(same[:, j].mean()) if len(same) else float("nan") for j, d in enumerate(names)
+        }
+
+    return IPAIntervals(
+        resamples=times,
+        level=level,
+        importance=intervals(importance),
+        performance=intervals(means["performance"]),
+        quadrant_share=shares(means["performance"], "performance"),
+        gap=intervals(means["gap"]) if gaps else None,
+        gap_quadrant_share=shares(means["gap"], "gap") if gaps else None,
+    )

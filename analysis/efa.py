@@ -6,7 +6,7 @@ the cost does not grow with the number of responses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg, optimize, stats
@@ -48,6 +48,10 @@ class EFAResult:
     communalities: np.ndarray
     phi: np.ndarray
     weights: np.ndarray  # regression factor-score weights, applied to z-scores
+    # the scree: eigenvalues of the reduced correlation matrix, and the 95th percentile of
+    # those of random data (parallel analysis); empty when not computed
+    eigenvalues: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    parallel_threshold: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def improper(self) -> tuple[str, ...]:
@@ -69,6 +73,8 @@ class EFAResult:
             "factor_correlations": self.phi.tolist(),
             # regression (Thurstone) factor scores are z-scored items times these weights
             "score_weights": {c: list(self.weights[i]) for i, c in enumerate(self.columns)},
+            "eigenvalues": self.eigenvalues.tolist(),
+            "parallel_threshold": self.parallel_threshold.tolist(),
         }
         if self.improper:
             out["improper"] = list(self.improper)
@@ -353,6 +359,16 @@ def parallel_analysis(r: np.ndarray, n: int, iterations: int = 20, seed: int = 0
     eigenvalues above the random ones is the suggestion. Random, so not compared with R
     to the digit.
     """
+    observed, threshold = parallel_eigenvalues(r, n, iterations, seed)
+    above = observed > threshold
+    return int(np.argmin(above)) if not above.all() else r.shape[0]
+
+
+def parallel_eigenvalues(
+    r: np.ndarray, n: int, iterations: int = 20, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """The observed eigenvalues of the reduced correlation matrix and the 95th percentile
+    of those of random data (:func:`parallel_analysis`), largest first: the scree."""
     p = r.shape[0]
     rng = np.random.default_rng(seed)
     observed = _reduced_eigenvalues(r)
@@ -362,9 +378,7 @@ def parallel_analysis(r: np.ndarray, n: int, iterations: int = 20, seed: int = 0
         w = wishart.rvs(random_state=rng)
         d = 1 / np.sqrt(np.diag(w))
         simulated[i] = _reduced_eigenvalues(w * np.outer(d, d))
-    threshold = np.percentile(simulated, 95, axis=0)
-    above = observed > threshold
-    return int(np.argmin(above)) if not above.all() else p
+    return observed, np.percentile(simulated, 95, axis=0)
 
 
 def _reduced_eigenvalues(r: np.ndarray) -> np.ndarray:
@@ -403,7 +417,9 @@ def efa(
             "the correlation matrix is singular (an item repeats or combines others)"
         )
     overall, per_item = kmo(corr)
-    suggested = parallel_analysis(corr, n)
+    observed, threshold = parallel_eigenvalues(corr, n)
+    above = observed > threshold
+    suggested = int(np.argmin(above)) if not above.all() else p
     k = n_factors if n_factors is not None else max(suggested, 1)
     extracted = _extract(corr, k, extraction)
     rotated = rotate(extracted.loadings, rotation)
@@ -427,6 +443,8 @@ def efa(
         communalities=(extracted.loadings**2).sum(axis=1),
         phi=phi,
         weights=weights,
+        eigenvalues=observed,
+        parallel_threshold=threshold,
     )
 
 

@@ -20,15 +20,52 @@ class Gap:
     perception: float
     gap: float
     gap_ci: tuple[float, float]
+    expectation_ci: tuple[float, float] = (float("nan"), float("nan"))
+    perception_ci: tuple[float, float] = (float("nan"), float("nan"))
+    # per item pair (perception column): expectation, perception, gap and its interval
+    items: dict[str, dict] | None = None
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "n": self.n,
             "expectation": self.expectation,
             "perception": self.perception,
             "gap": self.gap,
             "gap_ci": list(self.gap_ci),
+            "expectation_ci": list(self.expectation_ci),
+            "perception_ci": list(self.perception_ci),
         }
+        if self.items is not None:
+            out["items"] = {k: dict(v) for k, v in self.items.items()}
+        return out
+
+
+def _t_interval(mean: float, var: float, n: int, level: float) -> tuple[float, float]:
+    """The one-sample t interval of a mean with variance ``var`` over ``n`` rows."""
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * np.sqrt(max(var, 0.0) / n)
+    return (float(mean - half), float(mean + half))
+
+
+def _item_gaps(
+    e_cols: list[str], p_cols: list[str], mean: np.ndarray, cov: np.ndarray, n, level: float
+) -> dict[str, dict]:
+    """Each item's expectation, perception and gap P - E (paired t interval) from the
+    means and covariance of the columns ``e_cols + p_cols`` (n may differ per item)."""
+    k = len(e_cols)
+    out = {}
+    for i, (e, p) in enumerate(zip(e_cols, p_cols, strict=True)):
+        rows = n[i] if isinstance(n, (list, tuple, np.ndarray)) else n
+        diff = mean[k + i] - mean[i]
+        var = cov[i, i] + cov[k + i, k + i] - 2 * cov[i, k + i]
+        out[p] = {
+            "expectation_column": e,
+            "n": int(rows),
+            "expectation": float(mean[i]),
+            "perception": float(mean[k + i]),
+            "gap": float(diff),
+            "gap_ci": list(_t_interval(diff, var, rows, level)),
+        }
+    return out
 
 
 @dataclass(frozen=True)
@@ -67,7 +104,37 @@ def gap_of_scores(data: SurveyData, dimension: Section, level: float = 0.95) -> 
     diff = p - e
     mean = float(diff.mean())
     half = stats.t.ppf(0.5 + level / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
-    return Gap(n, float(e.mean()), float(p.mean()), mean, (mean - half, mean + half))
+    q = data.q
+    e_cols = [q.column_name(i, q.measure_by_role("expectation")) for i in dimension.items]
+    p_cols = [q.column_name(i, q.measure_by_role("perception")) for i in dimension.items]
+    items = {}
+    for e_col, p_col in zip(e_cols, p_cols, strict=True):  # each pair on the rows answering it
+        e_item, p_item = data.columns([e_col, p_col])
+        both = np.isfinite(e_item) & np.isfinite(p_item)
+        m = int(both.sum())
+        if m < 2:
+            continue
+        d = p_item[both] - e_item[both]
+        items.update(
+            _item_gaps(
+                [e_col],
+                [p_col],
+                np.array([e_item[both].mean(), p_item[both].mean()]),
+                np.array([[0.0, 0.0], [0.0, d.var(ddof=1)]]),
+                m,
+                level,
+            )
+        )
+    return Gap(
+        n,
+        float(e.mean()),
+        float(p.mean()),
+        mean,
+        (mean - half, mean + half),
+        _t_interval(float(e.mean()), float(e.var(ddof=1)), n, level),
+        _t_interval(float(p.mean()), float(p.var(ddof=1)), n, level),
+        items,
+    )
 
 
 def gaps(
@@ -108,7 +175,17 @@ def gap(
     mean = float(p_mean - e_mean)
     sd = np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0))
     half = stats.t.ppf(0.5 + level / 2, m.n - 1) * sd / np.sqrt(m.n)
-    return Gap(m.n, float(e_mean), float(p_mean), mean, (mean - half, mean + half))
+    pairs = m.sub(e_cols + p_cols)
+    return Gap(
+        m.n,
+        float(e_mean),
+        float(p_mean),
+        mean,
+        (mean - half, mean + half),
+        _t_interval(float(e_mean), cov[0, 0], m.n, level),
+        _t_interval(float(p_mean), cov[1, 1], m.n, level),
+        _item_gaps(e_cols, p_cols, pairs.mean, pairs.cov, m.n, level),
+    )
 
 
 def zone_of_tolerance(data: SurveyData) -> dict[str, Zone]:
@@ -130,3 +207,49 @@ def zone_of_tolerance(data: SurveyData) -> dict[str, Zone]:
         within = float(((p >= a) & (p <= d)).mean())
         result[dim.id] = Zone(n, pa, pd_, pp, pp - pa, pp - pd_, position, within)
     return result
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    """The mean of a scale score (an outcome such as overall satisfaction) with its t
+    interval, and how the respondents spread over the scale."""
+
+    n: int
+    mean: float
+    sd: float
+    ci: tuple[float, float]
+    scale: tuple[int, int]
+    # share of respondents whose score lies in each third of the scale (low, middle, high)
+    thirds: tuple[float, float, float]
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "mean": self.mean,
+            "sd": self.sd,
+            "ci": list(self.ci),
+            "scale": list(self.scale),
+            "thirds": list(self.thirds),
+        }
+
+
+def score_summary(score: np.ndarray, scale, level: float = 0.95) -> ScoreSummary:
+    """Mean, sd and t interval of a score over the respondents who have it (R's
+    ``t.test(x)``), and the shares of scores in the low, middle and high third of the
+    scale (cut at min + (max - min) / 3 and max - (max - min) / 3, ends included)."""
+    values = score[np.isfinite(score)]
+    n = len(values)
+    if n < 2:
+        raise AnalysisError(f"too few responses with this score ({n})")
+    mean, var = float(values.mean()), float(values.var(ddof=1))
+    third = (scale.max - scale.min) / 3
+    low = float((values <= scale.min + third).mean())
+    high = float((values >= scale.max - third).mean())
+    return ScoreSummary(
+        n,
+        mean,
+        float(np.sqrt(var)),
+        _t_interval(mean, var, n, level),
+        (scale.min, scale.max),
+        (low, 1 - low - high, high),
+    )

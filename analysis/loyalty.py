@@ -19,9 +19,17 @@ class LoyaltyModels:
     quadratic_coef: float
     quadratic_p: float
     linear_coef: float
+    linear_fit: tuple[float, float] = ()  # intercept, slope
+    quadratic_fit: tuple[float, float, float] = ()  # intercept, linear, quadratic term
+    # the loyalty curve: mean loyalty at each satisfaction score, with its t interval
+    bins: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
-        return dict(vars(self))
+        out = dict(vars(self))
+        out["linear_fit"] = list(self.linear_fit)
+        out["quadratic_fit"] = list(self.quadratic_fit)
+        out["bins"] = [dict(b) for b in self.bins]
+        return out
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,35 @@ def loyalty_models(satisfaction: np.ndarray, loyalty: np.ndarray) -> LoyaltyMode
     b1, _, r2_lin = _weighted_ols(x, y, w, 1)
     b2, se2, r2_quad = _weighted_ols(x, y, w, 2)
     p = 2 * stats.t.sf(abs(b2[2] / se2[2]), n - 3)
-    return LoyaltyModels(n, r2_lin, r2_quad, float(b2[2]), float(p), float(b1[1]))
+    return LoyaltyModels(
+        n,
+        r2_lin,
+        r2_quad,
+        float(b2[2]),
+        float(p),
+        float(b1[1]),
+        tuple(map(float, b1)),
+        tuple(map(float, b2)),
+        _bins(sat.levels, loy.levels, counts),
+    )
+
+
+def _bins(x_levels: np.ndarray, y_levels: np.ndarray, counts: np.ndarray, level: float = 0.95):
+    """Mean loyalty at each satisfaction score (a row of the count table), with the t
+    interval of the mean where at least 2 responses have that score."""
+    out = []
+    for x, row in zip(x_levels, counts, strict=True):
+        m = row.sum()
+        if m == 0:
+            continue
+        mean = float(row @ y_levels / m)
+        entry = {"satisfaction": float(x), "n": int(m), "mean": mean, "ci": [None, None]}
+        if m >= 2:
+            var = float(row @ (y_levels - mean) ** 2 / (m - 1))
+            half = stats.t.ppf(0.5 + level / 2, m - 1) * np.sqrt(var / m)
+            entry["ci"] = [mean - half, mean + half]
+        out.append(entry)
+    return tuple(out)
 
 
 def ordinal_logit(x, y: np.ndarray) -> OrdinalLogit:

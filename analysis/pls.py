@@ -23,17 +23,10 @@ TOLERANCE = 1e-7  # on the summed absolute change of the outer weights, as semin
 
 def construct_columns(q: Questionnaire, construct: str) -> tuple[str, ...]:
     """The item columns measuring a construct id of ``analysis: paths:``."""
-    perception = q.measure_by_role("perception")
-    for dim in q.dimensions:
-        if construct == dim.id:
-            return tuple(q.column_name(i, perception) for i in dim.items)
-        for m in q.measures:
-            if construct == f"{m.id}_{dim.id}":
-                return tuple(q.column_name(i, m) for i in dim.items)
-    for outcome in q.outcomes:
-        if construct == outcome.id:
-            return tuple(i.id for i in outcome.items if i.kind == "scale")
-    raise AnalysisError(f"unknown construct {construct!r} in analysis: paths:")
+    columns = q.construct_columns(construct)
+    if columns is None:
+        raise AnalysisError(f"unknown construct {construct!r} in analysis: paths:")
+    return columns
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ def _matrices(data: SurveyData) -> list[list[str]]:
         columns = [
             c.name
             for c in data.q.columns
-            if c.section is section and c.kind == "scale" and c.name in data.frame
+            if c.section is section and c.name in data.frame  # dimension/outcome: scales
         ]
         if len(columns) >= MIN_MATRIX:
             out.append(columns)
@@ -190,9 +190,7 @@ def quality(
     """
     frame = data.frame
     n = len(frame)
-    numeric = [
-        c.name for c in data.q.columns if c.kind in ("scale", "nps", "option") and c.name in frame
-    ]
+    numeric = [c.name for c in data.q.columns if c.type.frame_dtype == "float" and c.name in frame]
     if projected is None:
         checks = None  # the pass did not run: every check here
     done = set(checks.columns) if checks is not None else set()
@@ -237,7 +235,7 @@ def quality(
 
     if n and every:
         in_shares(n, share)
-    for column in (c.name for c in data.q.columns if c.kind in ("single", "text")):
+    for column in (c.name for c in data.q.columns if c.type.frame_dtype != "float"):
         if column in frame:  # choices and texts join the hash through pandas' hashing
             codes = pd.util.hash_array(frame[column].astype(object).to_numpy())
             hashes += (codes % 1_000_003).astype(np.float64) * rng.standard_normal()

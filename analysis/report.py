@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from questionnaires.model import ScoredScale
+
 from .cfa import cfa, cfa_fiml
-from .data import AnalysisError, Scale, SurveyData
-from .drivers import ImportancePerformance, importance_performance, regression
+from .data import AnalysisError, SurveyData
+from .drivers import ImportancePerformance, importance_performance, ipa_bootstrap, regression
 from .efa import efa
-from .gaps import gap, gap_of_scores, zone_of_tolerance
+from .gaps import gap, gap_of_scores, score_summary, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
 from .pairwise import pairwise
@@ -150,13 +152,19 @@ def _build_report(
             lambda: _regression(data, moments, satisfaction, bootstrap, seed)
         )
         if "coef" in report["regression"]:
-            report["importance_performance"] = _ipa(data, moments, report)
+            report["importance_performance"] = _ipa(data, moments, report, bootstrap, seed)
     if satisfaction is None or loyalty is None:
         report["loyalty"] = {"note": "the questionnaire needs satisfaction and loyalty outcomes"}
     else:
         report["loyalty"] = _section(lambda: _loyalty(data, satisfaction, loyalty))
 
-    nps_items = [i for i in q.items if i.kind == "nps" and i.id in data.frame]
+    outcome_scales = [sc for sc in data.scales if sc.section.kind == "outcome"]
+    if outcome_scales:
+        report["outcomes"] = {
+            sc.name: _section(lambda sc=sc: score_summary(data.score(sc), q.scale))
+            for sc in outcome_scales
+        }
+    nps_items = [i for i in q.items if i.type.recommends and i.id in data.frame]
     if nps_items:
         report["nps"] = {
             i.id: _section(lambda i=i: nps(data.frame[i.id].to_numpy(float))) for i in nps_items
@@ -203,7 +211,7 @@ def _cfa(data: SurveyData, moments: MomentCache, items: tuple[str, ...], groups)
     return cfa(m.cov, m.n, groups, m.columns)
 
 
-def _outcome_scale(data: SurveyData, role: str) -> Scale | None:
+def _outcome_scale(data: SurveyData, role: str) -> ScoredScale | None:
     scales = [s for s in data.scales if s.section.kind == "outcome" and s.section.role == role]
     return scales[0] if scales else None
 
@@ -213,7 +221,9 @@ def _outcome_score(data: SurveyData, role: str) -> np.ndarray | None:
     return data.score(scale) if scale else None
 
 
-def _score_moments(moments: MomentCache, scales: list[Scale]) -> tuple[int, np.ndarray, np.ndarray]:
+def _score_moments(
+    moments: MomentCache, scales: list[ScoredScale]
+) -> tuple[int, np.ndarray, np.ndarray]:
     """n, means and covariance of scale scores over the rows answering all their items."""
     m = moments.get([c for s in scales for c in s.columns])
     return m.n, *m.of_means([s.columns for s in scales])
@@ -232,7 +242,7 @@ def _regression(
     )
 
 
-def _ipa(data: SurveyData, moments: MomentCache, report: dict) -> dict:
+def _ipa(data: SurveyData, moments: MomentCache, report: dict, bootstrap: int, seed: int) -> dict:
     importance = report["regression"]["relative_weights"]
     # a dimension's mean perception score (listwise: over the rows that answer all its items)
     scales = {s.section.id: s for s in data.dimension_scales("perception")}
@@ -244,7 +254,31 @@ def _ipa(data: SurveyData, moments: MomentCache, report: dict) -> dict:
     by_gap = None
     if "note" not in gaps and all("gap" in gaps.get(d, {}) for d in importance):
         by_gap = importance_performance(importance, {d: gaps[d]["gap"] for d in importance})
-    result = ImportancePerformance(importance_performance(importance, performance), by_gap)
+    intervals = None
+    if bootstrap:
+        scores = data.dimension_scores("perception")
+        gap_scores = None
+        if by_gap is not None:
+            expected = data.dimension_scores("expectation")
+            gap_scores = {d: scores[d] - expected[d] for d in importance}
+        point = {"importance": importance, "performance": performance}
+        if by_gap is not None:
+            point["gap"] = {d: gaps[d]["gap"] for d in importance}
+        satisfaction = _outcome_score(data, "satisfaction")
+        intervals = _section(
+            lambda: ipa_bootstrap(
+                {d: scores[d] for d in importance},
+                satisfaction,
+                {d: scores[d] for d in importance},
+                gap_scores,
+                bootstrap,
+                point,
+                seed=seed,
+            )
+        )
+    result = ImportancePerformance(
+        importance_performance(importance, performance), by_gap, intervals
+    )
     return result.to_dict()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -166,11 +166,15 @@ class SegmentComparison:
     welch_anova: dict[str, float]
     kruskal: dict[str, float]
     pairwise: tuple[dict, ...]
+    counts: dict[str, int] = field(default_factory=dict)  # answers per group
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # t interval of each mean
 
     def to_dict(self) -> dict:
         return {
             "n": self.n,
             "means": dict(self.means),
+            "counts": dict(self.counts),
+            "ci": {g: list(v) for g, v in self.ci.items()},
             "welch_anova": dict(self.welch_anova),
             "kruskal": dict(self.kruskal),
             "pairwise": [dict(row) for row in self.pairwise],
@@ -249,7 +253,17 @@ def compare_segments(
         },
         kruskal={"H": float(h), "p": float(kw_p), "epsilon2": float(h * (n + 1) / (n**2 - 1))},
         pairwise=tuple(_pairwise(names, counts, means, var)),
+        counts={str(g): int(c) for g, c in zip(names, counts, strict=True)},
+        ci={
+            str(g): _mean_ci(m, v, c) for g, m, v, c in zip(names, means, var, counts, strict=True)
+        },
     )
+
+
+def _mean_ci(mean: float, var: float, count: float, level: float = 0.95) -> tuple[float, float]:
+    """The t interval of a group mean (R's ``t.test(x)$conf.int``)."""
+    half = stats.t.ppf(0.5 + level / 2, count - 1) * np.sqrt(var / count)
+    return (float(mean - half), float(mean + half))
 
 
 def _group_stats(levels: np.ndarray, counts_table: np.ndarray):

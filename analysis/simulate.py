@@ -71,7 +71,7 @@ def simulate_responses(q: Questionnaire, n: int, seed: int = 0) -> pd.DataFrame:
                     )
                 values = _to_scale(z, mid, spread, scale.min, scale.max)
                 if item.reverse:
-                    values = scale.min + scale.max - values
+                    values = scale.reverse(values)
                 columns[q.column_name(item, measure)] = values
 
     drivers = np.column_stack(perception_scores) if perception_scores else np.zeros((n, 1))
@@ -85,67 +85,28 @@ def simulate_responses(q: Questionnaire, n: int, seed: int = 0) -> pd.DataFrame:
             columns[item.id] = _to_scale(z, mid, spread, scale.min, scale.max)
 
     for section in q.questions:
-        for item in section.items:
-            columns.update(_question(q, item, loyalty, rng, n, columns))
+        for slot in (s for s in q.slots if s.section is section):
+            pool = (
+                COMPLAINTS
+                if "COMPLAIN" in slot.name.upper() or "LOW" in slot.name.upper()
+                else SUGGESTIONS
+            )
+            columns.update(
+                slot.item.type.simulate(slot.item, slot.name, rng, n, latent=loyalty, texts=pool)
+            )
     for section in q.segments:
         for item in section.items:
             ids = [c.id for c in item.choices]
             columns[item.id] = pd.Categorical.from_codes(segments[item.id], categories=ids)
 
     frame = pd.DataFrame(columns)
-    for item in q.items:
+    for item in q.items:  # answers to questions their condition hides are not given
         if item.show_if is not None:
-            hidden = ~_condition_mask(item.show_if, frame)
+            hidden = ~item.show_if.mask(frame)
             for column in q.columns_of(item):
-                frame.loc[hidden, column.name] = None if column.kind == "text" else np.nan
+                frame.loc[hidden, column.name] = None if not column.numeric else np.nan
     return frame[[c.name for c in q.columns]]
-
-
-def _condition_mask(cond, frame: pd.DataFrame) -> np.ndarray:
-    """Vectorised :meth:`Condition.holds` over the rows of ``frame``."""
-    values = frame[cond.column]
-    answered = values.notna().to_numpy()
-    if cond.in_ is not None:
-        return answered & values.isin(cond.in_).to_numpy()
-    if cond.equals is not None:
-        return answered & (values == cond.equals).to_numpy()
-    numeric = pd.to_numeric(values, errors="coerce").to_numpy()
-    mask = answered.copy()
-    if cond.min is not None:
-        mask &= numeric >= cond.min
-    if cond.max is not None:
-        mask &= numeric <= cond.max
-    return mask
 
 
 def _to_scale(z: np.ndarray, mid: float, spread: float, low: int, high: int) -> np.ndarray:
     return np.clip(np.rint(mid + spread * z), low, high).astype(np.float64)
-
-
-def _question(q, item, loyalty, rng, n, columns) -> dict[str, np.ndarray]:
-    if item.kind == "nps":
-        return {item.id: _to_scale(0.9 + 1.1 * loyalty + 0.5 * rng.standard_normal(n), 5, 2, 0, 10)}
-    if item.kind == "scale":
-        return {
-            item.id: _to_scale(
-                rng.standard_normal(n),
-                (q.scale.min + q.scale.max) / 2,
-                1.2,
-                q.scale.min,
-                q.scale.max,
-            )
-        }
-    if item.kind == "single":
-        ids = [c.id for c in item.choices]
-        p = np.linspace(1.0, 3.0, len(ids))[::-1]
-        codes = rng.choice(len(ids), size=n, p=p / p.sum())
-        return {item.id: pd.Categorical.from_codes(codes, categories=ids)}
-    if item.kind == "multiple":
-        return {
-            f"{item.id}_{c.id}": (rng.random(n) < 0.45).astype(np.float64) for c in item.choices
-        }
-    pool = COMPLAINTS if "COMPLAIN" in item.id.upper() or "LOW" in item.id.upper() else SUGGESTIONS
-    texts = np.array([None] * n, dtype=object)
-    chosen = rng.random(n) < 0.15
-    texts[chosen] = rng.choice(np.array(pool, dtype=object), size=int(chosen.sum()))
-    return {item.id: texts}

@@ -132,6 +132,14 @@ def _efa(efa: dict) -> list[str]:
     lines += [
         f"    {' '.join(f'{_f(v, 2):>6s}' for v in row)}" for row in efa["factor_correlations"]
     ]
+    if efa.get("eigenvalues"):
+        lines.append(
+            "  scree (reduced eigenvalues | parallel analysis 95th percentile): "
+            + ", ".join(
+                f"{_f(e, 2)}|{_f(t, 2)}"
+                for e, t in zip(efa["eigenvalues"], efa["parallel_threshold"], strict=False)
+            )
+        )
     if "improper" in efa:
         lines.append(f"  improper: {', '.join(efa['improper'])}; {efa['improper_note']}")
     return lines
@@ -161,13 +169,23 @@ def _cfa(cfa: dict) -> list[str]:
 
 
 def _gaps(gaps: dict) -> list[str]:
-    return [
-        f"  {dim:20s} {g['note']}"
-        if "note" in g
-        else f"  {dim:20s} n={g['n']:<6d} E={_f(g['expectation'], 2)} "
-        f"P={_f(g['perception'], 2)} gap={_f(g['gap'], 2)} {_ci(g['gap_ci'])}"
-        for dim, g in gaps.items()
-    ]
+    lines = []
+    for dim, g in gaps.items():
+        if "note" in g:
+            lines.append(f"  {dim:20s} {g['note']}")
+            continue
+        lines.append(
+            f"  {dim:20s} n={g['n']:<6d} E={_f(g['expectation'], 2)} "
+            f"{_ci(g['expectation_ci'])} P={_f(g['perception'], 2)} {_ci(g['perception_ci'])} "
+            f"gap={_f(g['gap'], 2)} {_ci(g['gap_ci'])}"
+        )
+        for column, i in g.get("items", {}).items():
+            lines.append(
+                f"      {column:10s} ({i['expectation_column']}) n={i['n']} "
+                f"E={_f(i['expectation'], 2)} P={_f(i['perception'], 2)} "
+                f"gap={_f(i['gap'], 2)} {_ci(i['gap_ci'])}"
+            )
+    return lines
 
 
 def _zone(zone: dict) -> list[str]:
@@ -214,21 +232,39 @@ def _drivers(reg: dict) -> list[str]:
     return lines
 
 
+def _ipa_line(v: dict) -> str:
+    if "quadrant_share" not in v:
+        return ""
+    return (
+        f" (importance {_ci(v['importance_ci'], 3)}, performance "
+        f"{_ci(v['performance_ci'])}; same quadrant in {100 * v['quadrant_share']:.0f}% "
+        "of resamples)"
+    )
+
+
 def _ipa(ipa: dict) -> list[str]:
     lines = [f"  performance is {ipa['performance_is']}"]
     for dim, v in ipa.items():
         if isinstance(v, dict) and "quadrant" in v:
             lines.append(
                 f"  {dim:20s} importance {_f(v['importance'])} performance "
-                f"{_f(v['performance'], 2)}: {v['quadrant']}"
+                f"{_f(v['performance'], 2)}: {v['quadrant']}" + _ipa_line(v)
             )
     if "by_gap" in ipa:
         lines.append("  by gap (performance = P - E):")
         for dim, v in ipa["by_gap"].items():
             lines.append(
                 f"    {dim:18s} importance {_f(v['importance'])} gap "
-                f"{_f(v['performance'], 2)}: {v['quadrant']}"
+                f"{_f(v['performance'], 2)}: {v['quadrant']}" + _ipa_line(v)
             )
+    boot = ipa.get("bootstrap")
+    if boot and "note" in boot:
+        lines.append(f"  intervals: {boot['note']}")
+    elif boot:
+        lines.append(
+            f"  intervals: {boot['resamples']} bootstrap resamples of respondents, "
+            f"{100 * boot['level']:.0f}%"
+        )
     return lines
 
 
@@ -236,7 +272,18 @@ def _loyalty(loy: dict) -> list[str]:
     lines = [
         f"  n={loy['n']}  linear R2={_f(loy['linear_r2'])} (slope {_f(loy['linear_coef'])})  "
         f"quadratic R2={_f(loy['quadratic_r2'])}  quadratic term "
-        f"{_f(loy['quadratic_coef'], 4)} (p={_p(loy['quadratic_p'])})"
+        f"{_f(loy['quadratic_coef'], 4)} (p={_p(loy['quadratic_p'])})",
+        "  fits: loyalty = "
+        + " + ".join(f"{_f(b, 3)}{t}" for b, t in zip(loy["linear_fit"], ("", " S"), strict=False))
+        + "; loyalty = "
+        + " + ".join(
+            f"{_f(b, 4)}{t}" for b, t in zip(loy["quadratic_fit"], ("", " S", " S^2"), strict=False)
+        ),
+        "  loyalty curve (satisfaction: mean loyalty [95% CI], n): "
+        + "; ".join(
+            f"{_f(b['satisfaction'], 2)}: {_f(b['mean'], 2)} {_ci(b['ci'])}, {b['n']}"
+            for b in loy["bins"]
+        ),
     ]
     for item, o in loy.get("ordinal", {}).items():
         if "note" in o:
@@ -248,6 +295,21 @@ def _loyalty(loy: dict) -> list[str]:
                 f"{_f(lo, 0)}|{_f(hi, 0)} {_f(t, 2)}"
                 for lo, hi, t in zip(o["levels"], o["levels"][1:], o["thresholds"], strict=False)
             )
+        )
+    return lines
+
+
+def _outcomes(outcomes: dict) -> list[str]:
+    lines = []
+    for name, o in outcomes.items():
+        if "note" in o:
+            lines.append(f"  {name}: {o['note']}")
+            continue
+        low, mid, high = o["thirds"]
+        lines.append(
+            f"  {name}: mean {_f(o['mean'], 2)} {_ci(o['ci'])} on {o['scale'][0]}-"
+            f"{o['scale'][1]}, sd {_f(o['sd'], 2)}, n={o['n']}; low/middle/high third of the "
+            f"scale {100 * low:.0f}% / {100 * mid:.0f}% / {100 * high:.0f}%"
         )
     return lines
 
@@ -274,7 +336,10 @@ def _segments(segments: dict) -> list[str]:
                 lines.append(f"    {score}: {t['note']}")
                 continue
             w, k = t["welch_anova"], t["kruskal"]
-            means = ", ".join(f"{g} {_f(m, 2)}" for g, m in t["means"].items())
+            means = ", ".join(
+                f"{g} {_f(m, 2)} {_ci(t['ci'][g])} (n {t['counts'][g]})"
+                for g, m in t["means"].items()
+            )
             lines.append(
                 f"    {score}: n={t['n']} means {means}; Welch F={_f(w['F'], 2)} "
                 f"(df {_f(w['df1'], 0)}, {_f(w['df2'], 1)}) p={_p(w['p'])} "
@@ -350,6 +415,7 @@ TITLES: dict[str, str] = {
     "regression": "Drivers of satisfaction",
     "importance_performance": "Importance-performance",
     "loyalty": "Satisfaction -> loyalty",
+    "outcomes": "Outcome scores",
     "nps": "Net Promoter Score",
     "segments": "Segments",
     "pls": "Satisfaction index (PLS path model)",
@@ -364,6 +430,7 @@ RENDER: dict[str, Callable[[dict], list[str]]] = {
     "regression": _drivers,
     "importance_performance": _ipa,
     "loyalty": _loyalty,
+    "outcomes": _outcomes,
     "nps": _nps,
     "segments": _segments,
     "pls": _pls,

@@ -23,11 +23,13 @@ from .model import (
     OUTCOME_ROLES,
     Choice,
     Condition,
+    FollowUpRule,
     Item,
     Measure,
     Questionnaire,
     Scale,
     Section,
+    construct_names,
     slot_name,
 )
 from .settings import MISSING_METHODS, SEGMENT_ROLES, AnalysisSettings, has_cycle
@@ -46,6 +48,7 @@ RESERVED_IDS = frozenset(
     # query parameters of the survey, report and API URLs, where segment ids are filters
     ("t", "r", "s", "page", "lang", "missing", "from", "to", "version", "factors", "extraction")
     + ("rotation", "bootstrap", "seed", "all", "cursor", "limit", "format", "n", "where")
+    + ("search", "offset")  # the report pages' open-text search and paging
 )
 
 
@@ -120,18 +123,25 @@ def parse_questionnaire(text: str, source: str = "<string>") -> Questionnaire:
         raise QuestionnaireError(
             source, None, f"the file is larger than {MAX_FILE_BYTES // 1024} kB"
         )
-    loader = _GuardedLoader(text)
+    loader = None
     try:
+        loader = _GuardedLoader(text)  # the reader already refuses control characters
         root = loader.get_single_node()
     except QuestionnaireError as exc:
         raise QuestionnaireError(source, exc.line, exc.message) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise QuestionnaireError(
+            source, line, f"not valid YAML: character {_char(exc.character)!r} is not allowed"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise QuestionnaireError(source, line, f"not valid YAML: {problem}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         raise QuestionnaireError(source, None, "the file is empty")
     return _Reader(source).questionnaire(root)
@@ -270,6 +280,8 @@ class _Reader:
                 "access",
                 "page_size",
                 "analysis",
+                "anonymous",
+                "follow_up",
             ),
         )
         if "languages" in top:
@@ -326,6 +338,8 @@ class _Reader:
             if "analysis" in top
             else AnalysisSettings()
         )
+        anonymous = self.boolean(top["anonymous"], "anonymous") if "anonymous" in top else False
+        follow_up = self.read_follow_up(top["follow_up"]) if "follow_up" in top else None
         return Questionnaire(
             id=qid,
             title=title,
@@ -341,6 +355,8 @@ class _Reader:
             page_size=page_size,
             source=self.source,
             analysis=analysis,
+            anonymous=anonymous,
+            follow_up=follow_up,
         )
 
     def identifier_with_dashes(self, node: yaml.Node) -> str:
@@ -521,42 +537,78 @@ class _Reader:
             raise self.fail(node, f"{where}: at most 1000 choices")
         return tuple(choices)
 
-    def read_condition(self, node: yaml.Node, where: str) -> Condition:
+    def read_condition(self, node: yaml.Node, where: str, key: str = "show_if") -> Condition:
         fields = self.mapping(
-            node, f"{where}: show_if", required=("item",), optional=("equals", "in", "min", "max")
+            node, f"{where}: {key}", required=("item",), optional=("equals", "in", "min", "max")
         )
-        column = self.scalar(fields["item"], f"{where}: show_if.item")
+        column = self.scalar(fields["item"], f"{where}: {key}.item")
         target = self.answer_columns.get(column)
         if target is None:
+            earlier = "an earlier answer" if key == "show_if" else "an answer of this questionnaire"
+            above = " above this one" if key == "show_if" else ""
             raise self.fail(
                 fields["item"],
-                f"{where}: show_if refers to '{column}', which is not an earlier answer "
-                "(use a column name such as P_TA1 or NPS of an item above this one)",
+                f"{where}: {key} refers to '{column}', which is not {earlier} "
+                f"(use a column name such as P_TA1 or NPS of an item{above})",
             )
         allowed = target.type.condition_values(target)
         if allowed is None:
-            raise self.fail(
-                fields["item"], f"{where}: show_if cannot depend on a {target.kind} item"
-            )
+            raise self.fail(fields["item"], f"{where}: {key} cannot depend on a {target.kind} item")
         tests = [k for k in ("equals", "in", "min", "max") if k in fields]
         if not tests:
-            raise self.fail(node, f"{where}: show_if needs one of equals, in, min or max")
+            raise self.fail(node, f"{where}: {key} needs one of equals, in, min or max")
         if ("equals" in fields or "in" in fields) and len(tests) > 1:
-            raise self.fail(node, f"{where}: show_if takes either equals, in, or min/max")
+            raise self.fail(node, f"{where}: {key} takes either equals, in, or min/max")
         if "equals" in fields:
             value = self.condition_value(fields["equals"], where, allowed)
             return Condition(column, equals=value)
         if "in" in fields:
             values = tuple(
                 self.condition_value(n, where, allowed)
-                for n in self.sequence(fields["in"], f"{where}: show_if.in")
+                for n in self.sequence(fields["in"], f"{where}: {key}.in")
             )
             return Condition(column, in_=values)
         if not target.type.takes_bounds():
             raise self.fail(node, f"{where}: min/max conditions need a numeric item")
-        low = self.integer(fields["min"], f"{where}: show_if.min") if "min" in fields else None
-        high = self.integer(fields["max"], f"{where}: show_if.max") if "max" in fields else None
+        low = self.integer(fields["min"], f"{where}: {key}.min") if "min" in fields else None
+        high = self.integer(fields["max"], f"{where}: {key}.max") if "max" in fields else None
         return Condition(column, min=low, max=high)
+
+    def read_follow_up(self, node: yaml.Node) -> FollowUpRule:
+        """``follow_up: {when: CONDITION or [CONDITIONS], complaint: TEXT_ITEM,
+        category: CHOICE_ITEM}``: when a completed response needs a follow-up."""
+        fields = self.mapping(node, "follow_up", optional=("when", "complaint", "category"))
+        if "when" not in fields and "complaint" not in fields:
+            raise self.fail(node, "follow_up needs 'when' (a condition), 'complaint' or both")
+        when: tuple[Condition, ...] = ()
+        if "when" in fields:
+            entries = (
+                self.sequence(fields["when"], "follow_up.when")
+                if isinstance(fields["when"], yaml.SequenceNode)
+                else [fields["when"]]
+            )
+            when = tuple(self.read_condition(entry, "follow_up", key="when") for entry in entries)
+        complaint = None
+        if "complaint" in fields:
+            complaint = self.scalar(fields["complaint"], "follow_up.complaint")
+            item = self.answer_columns.get(complaint)
+            if item is None or item.type.numeric:
+                raise self.fail(
+                    fields["complaint"],
+                    f"follow_up.complaint: {complaint!r} is not an open-text question of this "
+                    "questionnaire",
+                )
+        category = None
+        if "category" in fields:
+            category = self.scalar(fields["category"], "follow_up.category")
+            item = self.answer_columns.get(category)
+            if item is None or not item.choices or item.hidden:
+                raise self.fail(
+                    fields["category"],
+                    f"follow_up.category: {category!r} is not a choice question of this "
+                    "questionnaire",
+                )
+        return FollowUpRule(when, complaint, category)
 
     def condition_value(self, node: yaml.Node, where: str, allowed: tuple[Any, ...]) -> Any:
         value = self.scalar(node, f"{where}: show_if value")
@@ -654,9 +706,7 @@ class _Reader:
             if "missing" in fields
             else "listwise"
         )
-        constructs = {d.id for d in dimensions}
-        constructs |= {f"{m.id}_{d.id}" for m in measures for d in dimensions}
-        constructs |= {o.id for o in outcomes if any(i.kind == "scale" for i in o.items)}
+        constructs = set(construct_names(measures, dimensions, outcomes))
         paths: list[tuple[str, str]] = []
         lines: dict[tuple[str, str], int] = {}
         path_nodes = (
@@ -699,3 +749,7 @@ class _Reader:
                     "must be recursive (no construct may lead back to itself)",
                 )
         return AnalysisSettings(missing=missing, paths=tuple(paths))  # type: ignore[arg-type]
+
+
+def _char(character: int | str) -> str:
+    return chr(character) if isinstance(character, int) else character

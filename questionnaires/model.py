@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .kinds import Kind
-
+from .kinds import KINDS, Kind
 from .settings import AnalysisSettings
 
 Text = Mapping[str, str]
@@ -72,8 +70,11 @@ class Scale:
     def values(self) -> range:
         return range(self.min, self.max + 1)
 
-    def reverse(self, value: float) -> float:
-        """Recode a reverse-keyed answer: ``min + max - value``."""
+    def reverse(self, value: Any) -> Any:
+        """Recode a reverse-keyed answer (a number or an array): ``min + max - value``.
+
+        The one place reverse keying is computed.
+        """
         return self.min + self.max - value
 
 
@@ -115,6 +116,55 @@ class Condition:
             return False
         return not (self.max is not None and value > self.max)
 
+    def mask(self, frame: Any) -> Any:
+        """:meth:`holds` for every row of a wide DataFrame at once (a boolean array)."""
+        import pandas as pd
+
+        values = frame[self.column]
+        answered = values.notna().to_numpy()
+        if self.in_ is not None:
+            return answered & values.isin(self.in_).to_numpy()
+        if self.equals is not None:
+            return answered & (values == self.equals).to_numpy()
+        numeric = pd.to_numeric(values, errors="coerce").to_numpy()
+        mask = answered.copy()
+        if self.min is not None:
+            mask &= numeric >= self.min
+        if self.max is not None:
+            mask &= numeric <= self.max
+        return mask
+
+
+@dataclass(frozen=True)
+class FollowUpRule:
+    """When a completed response needs a follow-up (the questionnaire's ``follow_up:``):
+    any of the ``when`` conditions holds, or the ``complaint`` text is not empty.
+    ``category`` names a choice question whose answer classifies the complaint."""
+
+    when: tuple[Condition, ...] = ()
+    complaint: str | None = None  # a text column
+    category: str | None = None  # a single or multiple choice item id
+
+    def reasons(self, answers: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Why ``answers`` (column -> canonical value) need a follow-up (empty: they do not)."""
+        found: list[dict[str, Any]] = []
+        for condition in self.when:
+            if condition.holds(answers):
+                reason: dict[str, Any] = {
+                    "column": condition.column,
+                    "value": answers.get(condition.column),
+                }
+                for name in ("equals", "min", "max"):
+                    if getattr(condition, name) is not None:
+                        reason[name] = getattr(condition, name)
+                if condition.in_ is not None:
+                    reason["in"] = list(condition.in_)
+                found.append(reason)
+        text = answers.get(self.complaint) if self.complaint else None
+        if isinstance(text, str) and text.strip():
+            found.append({"complaint": self.complaint})
+        return found
+
 
 @dataclass(frozen=True)
 class Item:
@@ -138,8 +188,6 @@ class Item:
     @property
     def type(self) -> Kind:
         """The item's kind: everything that differs between question types."""
-        from .kinds import KINDS
-
         return KINDS[self.kind]
 
     def choice(self, choice_id: str) -> Choice | None:
@@ -191,6 +239,34 @@ class Column:
 
 
 @dataclass(frozen=True)
+class ScoredScale:
+    """Items scored together (a score is the mean of its items): a dimension under one
+    measure, or an outcome. Not to be confused with :class:`Scale`, the points an answer
+    is given on."""
+
+    name: str  # named like a column: <measure id>_<dimension id> with several measures
+    section: Section
+    columns: tuple[str, ...]
+    measure_role: str | None = None  # expectation, perception, ... for dimensions
+
+
+def construct_names(
+    measures: tuple[Measure, ...], dimensions: tuple[Section, ...], outcomes: tuple[Section, ...]
+) -> dict[str, tuple[Section, Measure | None]]:
+    """The construct ids a path model (``analysis: paths:``) may use: a dimension's id (its
+    perception items), ``<measure id>_<dimension id>`` (another measure's), an outcome's id."""
+    perception = next((m for m in measures if m.role == "perception"), None)
+    names: dict[str, tuple[Section, Measure | None]] = {}
+    for dim in dimensions:
+        names[dim.id] = (dim, perception)
+        for measure in measures:
+            names[f"{measure.id}_{dim.id}"] = (dim, measure)
+    for outcome in outcomes:
+        names[outcome.id] = (outcome, None)
+    return names
+
+
+@dataclass(frozen=True)
 class Slot:
     """One answer the customer gives: an item under one measure (one form field)."""
 
@@ -232,6 +308,9 @@ class Questionnaire:
     page_size: int = DEFAULT_PAGE_ANSWERS  # answers per page, at most MAX_PAGE_ANSWERS
     source: str = ""  # the file it was read from
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    # Responses are never linked to the customer an invitation was made for.
+    anonymous: bool = False
+    follow_up: FollowUpRule | None = None
 
     # -- structure ---------------------------------------------------------------
     @cached_property
@@ -264,6 +343,30 @@ class Questionnaire:
     @cached_property
     def columns(self) -> tuple[Column, ...]:
         return tuple(c for slot in self.slots for c in slot.columns)
+
+    @cached_property
+    def scales(self) -> tuple[ScoredScale, ...]:
+        """Every set of items scored together: each dimension under each measure (named by
+        the column rule, :func:`slot_name`), then each outcome."""
+        result = []
+        for dim in self.dimensions:
+            for measure in self.measures or (None,):
+                columns = tuple(self.column_name(item, measure) for item in dim.items)
+                name = slot_name(dim.id, measure.id if measure else None, len(self.measures))
+                role = measure.role if measure else "perception"
+                result.append(ScoredScale(name, dim, columns, role))
+        for outcome in self.outcomes:  # outcome items are scale items
+            if outcome.items:
+                result.append(ScoredScale(outcome.id, outcome, tuple(i.id for i in outcome.items)))
+        return tuple(result)
+
+    def construct_columns(self, construct: str) -> tuple[str, ...] | None:
+        """The item columns measuring a construct of the path model (None: no such)."""
+        found = construct_names(self.measures, self.dimensions, self.outcomes).get(construct)
+        if found is None:
+            return None
+        section, measure = found
+        return tuple(self.column_name(item, measure) for item in section.items)
 
     @cached_property
     def numeric_columns(self) -> tuple[Column, ...]:
@@ -300,10 +403,6 @@ class Questionnaire:
     @cached_property
     def hidden_slots(self) -> frozenset[str]:
         return frozenset(s.name for s in self.slots if s.item.hidden)
-
-    def answer_values(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        """Column -> value answers as slot -> canonical value (what conditions read)."""
-        return {s.name: s.item.type.from_columns(s.item, s.name, answers) for s in self.slots}
 
     def visible(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """``answers`` without those to items that their show-if condition hides."""

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql chromium
+APT_PACKAGES=(postgresql chromium fonts-noto-cjk
     r-base-core r-cran-psych r-cran-lavaan r-cran-gparotation
     r-cran-jsonlite r-cran-sandwich r-cran-car r-cran-mass
     r-cran-haven pspp)
@@ -56,3 +56,10 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"
+
+# Faults under load through the production stack (nginx, gunicorn, PostgreSQL, Redis):
+# nothing acknowledged lost, nothing stored twice. Needs root for its packages and a
+# tmpfs; CI always runs it, elsewhere RUN_FAULTS=1 asks for it.
+if { [ -n "${CI:-}" ] || [ "${RUN_FAULTS:-}" = 1 ]; } && can_install; then
+    .venv/bin/python benchmarks/faults.py
+fi

@@ -25,9 +25,11 @@ class SurveyIdConverter(BaseConverter):
 
 def select_locale() -> str:
     """Language from ``?lang=``, then the one chosen earlier, then ``Accept-Language``."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a command rendering a file or a mail
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     wanted = request.args.get("lang")
     if wanted in languages:
         session["lang"] = wanted
@@ -45,6 +47,12 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+
+
+def _mail_configured() -> bool:
+    from flask import current_app
+
+    return bool(current_app.config.get("MAIL_SERVER"))
 
 
 def template_helpers() -> dict[str, Any]:
@@ -75,6 +83,7 @@ def template_helpers() -> dict[str, Any]:
         },
         "job_kinds": {"export": _l("Export"), "import": _l("Import of responses")},
         "staff_links": lambda survey: links_for(survey, current_user),
+        "mail_available": _mail_configured(),
     }
 
 
@@ -106,11 +115,12 @@ def create_app(
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     babel.init_app(app, locale_selector=select_locale)
-    from . import errors, guards, security
+    from . import errors, guards, ops, security
     from .auth.policy import enforce, public
     from .auth.services import load_session_user
 
-    guards.register(app)  # first: before CSRF reads a body the guard may refuse
+    ops.register(app)  # the proxy, request ids and logs, /healthz
+    guards.register(app)  # before CSRF reads a body the guard may refuse
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)
@@ -121,8 +131,11 @@ def create_app(
     from .admin import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
+    from .customers.routes import bp as customers_bp
     from .exports import bp as exports_bp
+    from .followups.routes import bp as followups_bp
     from .imports import bp as imports_bp
+    from .reports import bp as reports_bp
     from .surveys.routes import bp as surveys_bp
 
     app.register_blueprint(surveys_bp)
@@ -130,6 +143,9 @@ def create_app(
     app.register_blueprint(admin_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(customers_bp)
+    app.register_blueprint(followups_bp)
+    app.register_blueprint(reports_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 def register_cli(app: Flask) -> None:
     from .exports.cli import export_command, export_questionnaire
     from .imports.cli import import_responses_command
+    from .reports.cli import report_command
 
     for command in (
         init_db,
@@ -45,7 +46,13 @@ def register_cli(app: Flask) -> None:
         export_command,
         export_questionnaire,
         import_responses_command,
+        report_command,
     ):
+        app.cli.add_command(command)
+    from .customers.cli import COMMANDS as customer_commands
+    from .followups.cli import COMMANDS as followup_commands
+
+    for command in (*customer_commands, *followup_commands):
         app.cli.add_command(command)
 
 
@@ -76,6 +83,9 @@ def as_option(command):
 
     def set_actor(ctx: click.Context, param: click.Parameter, email: str | None) -> None:
         if not email:
+            # the operator: forget an account named by an earlier command in this context
+            g.pop("as_user", None)
+            g.pop("actor", None)
             return
         from .auth.services import find_user
 
@@ -256,6 +266,18 @@ def read_invitation_rows(path: Path, segments: set[str]) -> list[dict]:
     help="A CSV file: one invitation per row, a column per segment, optional email, name.",
 )
 @click.option("--base-url", help="Where the service is reachable (default: SURVEY_BASE_URL).")
+@click.option(
+    "--customers",
+    is_flag=True,
+    help="One invitation per customer of the register (segments tier and region from it).",
+)
+@click.option(
+    "--tier", type=click.Choice(["A", "B", "C"]), help="With --customers: only this tier."
+)
+@click.option(
+    "--unit", "unit_id", help="With --customers: whose register (default: the survey's unit)."
+)
+@click.option("--send", is_flag=True, help="With --customers: mail each customer its link.")
 @as_option
 def invite(
     survey_id: str,
@@ -263,11 +285,22 @@ def invite(
     settings: tuple[str, ...],
     from_file: Path | None,
     base_url: str | None,
+    customers: bool,
+    tier: str | None,
+    unit_id: str | None,
+    send: bool,
 ) -> None:
     """Create invitation tokens (one response each) and print their links."""
     from .surveys.services import check_segments, create_invitations
 
     survey = get_survey(survey_id, "invite")
+    if customers:
+        if settings or from_file:
+            fail("--customers takes the segments from the register: no --set or --from")
+        _invite_customers(survey, unit_id or survey.unit_id, tier, send, base_url)
+        return
+    if tier or unit_id or send:
+        fail("--tier, --unit and --send go with --customers")
     q = survey.questionnaire
     values = parse_settings(settings)
     rows = None
@@ -304,6 +337,36 @@ def link(survey_id: str, settings: tuple[str, ...], base_url: str | None) -> Non
     except ValueError as exc:
         fail(str(exc))
     click.echo(_link(base_url, survey_id, s=sign_segments(survey_id, values)))
+
+
+def _invite_customers(
+    survey: Survey, unit_id: str, tier: str | None, send: bool, base_url: str | None
+) -> None:
+    from . import mail
+    from .customers.cli import check_mail, unit_for
+    from .customers.invitations import invite_customers, mail_invitations, survey_link
+    from .customers.services import CustomerError
+
+    unit_for(unit_id, "invite")
+    if send:
+        check_mail()
+    try:
+        invited = invite_customers(survey, unit_id, tier)
+    except CustomerError as exc:
+        fail(f"{exc}; nothing was created")
+    counts = mail_invitations(survey, invited) if send else None
+    db.session.commit()
+    for item in invited:
+        click.echo(survey_link(survey, item.invitation, base_url))
+    if counts is not None:
+        sent, failed = mail.deliver_pending()
+        click.echo(
+            f"{counts['queued']} mails queued, {sent} sent, {failed} failed; "
+            f"{counts['no_email']} without email, {counts['suppressed']} unsubscribed",
+            err=True,
+        )
+        if failed:
+            fail(f"{failed} messages were not sent; they stay in the outbox (send-mail retries)")
 
 
 def _link(base_url: str | None, survey_id: str, **args: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 from flask import Flask, render_template
 from flask_babel import gettext as _
@@ -15,11 +16,33 @@ from .extensions import db
 log = logging.getLogger(__name__)
 
 
+def safe_rollback() -> None:
+    """Roll back, even when the connection died (the database went away)."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  (a dead connection: drop it, the pool makes a new one)
+        log.warning("rollback failed: the connection is invalidated")
+        with suppress(Exception):
+            db.session.invalidate()
+
+
 def _page(title: str, message: str, status: int):
     return render_template("error.html", title=title, message=message), status
 
 
 def register(app: Flask) -> None:
+    @app.teardown_appcontext
+    def close_session(error: BaseException | None) -> None:
+        """Runs before Flask-SQLAlchemy's own clean-up (teardowns run in reverse), which
+        would raise out of the request if the database went away after the view."""
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001
+            log.warning("closing the session failed: the connection is invalidated")
+            with suppress(Exception):
+                db.session.invalidate()
+            db.session.registry.clear()
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         message = _(
@@ -82,7 +105,7 @@ def register(app: Flask) -> None:
     def database_unavailable(error):
         # The database went away or refused the write (restart, read-only, disk full):
         # nothing of this request was stored, and sending the page again is safe.
-        db.session.rollback()
+        safe_rollback()
         log.error("database error: %s", error.orig)
         response = render_template(
             "error.html",
@@ -96,7 +119,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        db.session.rollback()
+        safe_rollback()
         return _page(
             _("Something went wrong"),
             _("Your earlier pages are saved. Please try again in a moment."),

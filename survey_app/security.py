@@ -31,7 +31,8 @@ def secure_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.environ.get("survey.https"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith(("/staff", "/login", "/reports", "/api/")):
+    staff = ("/staff", "/login", "/reports", "/api/", "/followups", "/customers", "/password")
+    if request.path.startswith((*staff, "/unsubscribe")):
         headers.setdefault("Cache-Control", "no-store")  # staff data is never cached
     return response
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,7 @@ def responses_frame(
     include_text: bool = True,
     include_incomplete: bool = False,
     metadata: bool = False,
+    completed_since: datetime | None = None,
 ) -> pd.DataFrame:
     """All responses of a survey as one wide frame in the columns of a questionnaire.
 
@@ -138,6 +140,9 @@ def responses_frame(
     With ``metadata`` the first columns are those of an export instead: ``response_id``,
     ``version`` (the number each response was given under), ``started_at``,
     ``submitted_at`` (UTC), ``lang``, ``complete``.
+
+    ``completed_since`` reads only the responses completed at or after that moment (what
+    a cache that appends new responses needs).
     """
     statuses = _statuses(include_incomplete)
     chosen = series_versions(survey_id, version)
@@ -147,7 +152,9 @@ def responses_frame(
         questionnaire = chosen[-1].questionnaire
     versions = {v.id: v for v in chosen}
     fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
-    batches = fetch(survey_id, statuses, include_text, versions) if versions else []
+    batches = (
+        fetch(survey_id, statuses, include_text, versions, completed_since) if versions else []
+    )
     return _frame_of(batches, versions, questionnaire, include_text, metadata)
 
 
@@ -298,10 +305,13 @@ def _fetch_postgresql(
     statuses: list[str],
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
+    completed_since: datetime | None = None,
 ) -> list[_Batch]:
     """Every response of ``versions`` in one list of batches (one per version)."""
     connection = db.session.connection().connection.driver_connection
-    chunks = _chunks_postgresql(connection, survey_id, statuses, include_text, versions, CHUNK)
+    chunks = _chunks_postgresql(
+        connection, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since
+    )
     return _merged(chunks)
 
 
@@ -313,6 +323,7 @@ def _chunks_postgresql(
     versions: Mapping[int, QuestionnaireVersion],
     chunk: int,
     after: int = 0,
+    completed_since: datetime | None = None,
 ) -> Iterator[list[_Batch]]:
     """Let the server pack each chunk of responses into one bytea of fixed-width records
     (id, completion time, answers), read with a numpy structured dtype: one round trip
@@ -325,6 +336,7 @@ def _chunks_postgresql(
     """
     texts = ", array_agg(texts::text)" if include_text else ""
     text_column = ", texts" if include_text else ""
+    since = " AND completed_at >= %s" if completed_since is not None else ""
     query = f"""
         SELECT version_id, string_agg(lang, ','),
                string_agg(int8send(id)
@@ -334,14 +346,15 @@ def _chunks_postgresql(
         FROM (SELECT id, version_id, completed_at, created_at, lang, answers{text_column}
               FROM response
               WHERE survey_id = %s AND status = ANY(%s) AND version_id = ANY(%s) AND id > %s
-                    AND NOT test
+                    AND NOT test{since}
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
+    extra = (completed_since,) if completed_since is not None else ()
     with connection.cursor(binary=True) as cursor:
         while True:
             rows = cursor.execute(
-                query, (survey_id, statuses, list(versions), after, chunk)
+                query, (survey_id, statuses, list(versions), after, *extra, chunk)
             ).fetchall()
             seen = 0
             batches = []
@@ -394,10 +407,15 @@ def _fetch_rows(
     statuses: list[str],
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
+    completed_since: datetime | None = None,
 ) -> list[_Batch]:
     """Portable fallback (SQLite): every response of ``versions``, one batch per version."""
     connection = db.session.connection()
-    return _merged(_chunks_rows(connection, survey_id, statuses, include_text, versions, CHUNK))
+    return _merged(
+        _chunks_rows(
+            connection, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since
+        )
+    )
 
 
 def _chunks_rows(
@@ -408,6 +426,7 @@ def _chunks_rows(
     versions: Mapping[int, QuestionnaireVersion],
     chunk: int,
     after: int = 0,
+    completed_since: datetime | None = None,
 ) -> Iterator[list[_Batch]]:
     """Stream the rows chunk by chunk; yields each chunk's batches, one per version
     present in it. Times are read as stored (text) and turned into epochs here:
@@ -417,7 +436,9 @@ def _chunks_rows(
         "SELECT version_id, id, completed_at, lang, answers, "
         f"created_at{texts} FROM response "
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
-        "AND id > :after AND NOT test ORDER BY id LIMIT :chunk"
+        "AND id > :after AND NOT test"
+        + (" AND completed_at >= :since" if completed_since is not None else "")
+        + " ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
     while True:
         result = connection.execute(
@@ -428,6 +449,7 @@ def _chunks_rows(
                 "versions": list(versions),
                 "after": after,
                 "chunk": chunk,
+                **({"since": completed_since} if completed_since is not None else {}),
             },
         )
         columns: dict[int, list[list]] = {}

@@ -36,8 +36,15 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 TABLES = (
     "job",
     "api_token",
+    "follow_up_event",
+    "follow_up",
+    "customer_order",
+    "outbox_mail",
+    "suppression",
+    "unit_settings",
     "response",
     "invitation",
+    "customer",
     "questionnaire_version",
     "survey",
     "user_unit",
@@ -254,6 +261,62 @@ class SurveyTaker:
         elif response.status_code != 302:
             self.page_html = response.get_data(as_text=True)
         return response
+
+
+class SmtpServer:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd)
+        from email import message_from_bytes, policy
+
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append(message)
+        return "250 OK"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": self.port,
+            "MAIL_FROM": "survey@example.org",
+        }
+
+    def wait(self, count: int, timeout: float = 20) -> list:
+        """The messages, once at least ``count`` have arrived (fails after ``timeout``)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.messages) >= count, f"{len(self.messages)} of {count} mails arrived"
+        return self.messages
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m["To"]]
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[SmtpServer]:
+    """A local SMTP server, and the app configured to mail through it."""
+    from survey_app import mail
+
+    server = SmtpServer()
+    server.controller.start()
+    app.config.update(server.config)
+    yield server
+    mail.wait_for_background()
+    server.controller.stop()
 
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ question: it asks the item's kind (``item.type``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -77,6 +77,7 @@ class Kind:
     # What a codebook calls the answers: ordinal, nominal, binary or text (and how SPSS
     # measures them)
     codebook_type: ClassVar[str] = "ordinal"
+    recommends: ClassVar[bool] = False  # the likelihood to recommend: NPS is computed from it
 
     # -- declared ---------------------------------------------------------------------
     def declare(self, reader: Any, fields: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -159,6 +160,10 @@ class Kind:
         """Answers this item asks of the customer per measure (a form field each)."""
         return 1
 
-
-def as_codes(values: Sequence[int]) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64)
+    # -- simulated (demo data) ------------------------------------------------------------
+    def simulate(
+        self, item: Item, base: str, rng: Any, n: int, *, latent: Any, texts: Any
+    ) -> dict[str, Any]:
+        """``n`` plausible answers for demo data, column -> values. ``latent`` is the
+        respondents' loyalty (standard normal), ``texts`` a pool of sample comments."""
+        raise NotImplementedError

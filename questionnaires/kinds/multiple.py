@@ -68,6 +68,9 @@ class MultipleKind(Kind):
                 raise Problem("choice", column=column)
         return [cid for cid, value in values.items() if value == "1"]
 
+    def simulate(self, item, base, rng, n, *, latent, texts):
+        return {f"{base}_{c.id}": (rng.random(n) < 0.45).astype(np.float64) for c in item.choices}
+
     def to_code(self, column, value) -> int:
         if isinstance(value, bool) or value not in (0, 1):
             raise Problem("choice")

@@ -63,6 +63,10 @@ class ScaleKind(Kind):
         """The scale's anchors (``scale.labels``), on every item of the scale."""
         return [(point, point, text) for point, text in sorted(column.item.scale.labels.items())]
 
+    def simulate(self, item, base, rng, n, *, latent, texts):
+        scale = item.scale
+        return {base: _points(rng.standard_normal(n), (scale.min + scale.max) / 2, 1.2, scale)}
+
     def compatible(self, old, new):
         reason = super().compatible(old, new)
         if reason:
@@ -75,14 +79,23 @@ class ScaleKind(Kind):
         return None
 
 
+def _points(z: np.ndarray, mid: float, spread: float, scale) -> np.ndarray:
+    return np.clip(np.rint(mid + spread * z), scale.min, scale.max).astype(np.float64)
+
+
 class NpsKind(ScaleKind):
     """Likelihood to recommend, 0-10: the Net Promoter Score question."""
 
     name: ClassVar[str] = "nps"
     reversible: ClassVar[bool] = False
     template: ClassVar[str] = "surveys/kinds/nps.html"
+    recommends: ClassVar[bool] = True
 
     def declare(self, reader, fields, where):
         from ..model import NPS_SCALE
 
         return {"scale": NPS_SCALE}
+
+    def simulate(self, item, base, rng, n, *, latent, texts):
+        z = 0.9 + 1.1 * latent + 0.5 * rng.standard_normal(n)
+        return {base: _points(z, 5, 2, item.scale)}

@@ -65,6 +65,12 @@ class SingleKind(Kind):
         safe = np.where((codes == MISSING) | (codes > len(source.item.choices)), 0, codes)
         return pd.Categorical.from_codes(lookup[safe.astype(np.int64)], categories=categories)
 
+    def simulate(self, item, base, rng, n, *, latent, texts):
+        ids = [c.id for c in item.choices]
+        p = np.linspace(1.0, 3.0, len(ids))[::-1]
+        codes = rng.choice(len(ids), size=n, p=p / p.sum())
+        return {base: pd.Categorical.from_codes(codes, categories=ids)}
+
     def compatible(self, old, new):
         reason = super().compatible(old, new)
         if reason:

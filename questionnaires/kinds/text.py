@@ -42,6 +42,12 @@ class TextKind(Kind):
             raise Problem("length", max=item.max_length)
         return value
 
+    def simulate(self, item, base, rng, n, *, latent, texts):
+        answers = np.array([None] * n, dtype=object)
+        chosen = rng.random(n) < 0.15
+        answers[chosen] = rng.choice(np.array(texts, dtype=object), size=int(chosen.sum()))
+        return {base: answers}
+
     def to_code(self, column, value) -> int:
         raise TypeError("open text is not stored as a code")
 

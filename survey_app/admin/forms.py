@@ -70,10 +70,6 @@ class DeleteResponseForm(FlaskForm):
     )
 
 
-class PreviewForm(FlaskForm):
-    pass
-
-
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in ROLES])

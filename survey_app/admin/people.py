@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ..auth.policy import may_grant, may_manage, requires, visible_units
+from ..auth.policy import may_grant, may_manage, requires, visible_units, within_units
 from ..auth.services import (
     AccountError,
     create_unit,
@@ -28,9 +28,8 @@ from .forms import AuditFilterForm, ButtonForm, ResetPasswordForm, UnitForm, Use
 
 def manageable_users() -> list[User]:
     query = select(User).order_by(User.email)
-    units = visible_units(current_user)
-    if units is not None:
-        query = query.join(user_unit).where(user_unit.c.unit_id.in_(sorted(units))).distinct()
+    if visible_units(current_user) is not None:
+        query = within_units(query.join(user_unit), current_user, user_unit.c.unit_id).distinct()
     return [u for u in db.session.scalars(query) if may_manage(current_user, u)]
 
 

@@ -14,7 +14,14 @@ from questionnaires import QuestionnaireError
 from questionnaires.loader import MAX_FILE_BYTES
 
 from .. import audit
-from ..auth.policy import may, requires, sees_personal, survey_requires, visible_units
+from ..auth.policy import (
+    may,
+    requires,
+    sees_personal,
+    survey_requires,
+    visible_units,
+    within_units,
+)
 from ..extensions import db
 from ..guards import UPLOAD_ENDPOINTS
 from ..models import Invitation, QuestionnaireVersion, Response, Survey, Unit, aware
@@ -34,10 +41,7 @@ from .services import csv_text, delete_response, invitation_rows, set_state, sta
 
 
 def visible_surveys() -> list[Survey]:
-    query = select(Survey).order_by(Survey.id)
-    units = visible_units(current_user)
-    if units is not None:
-        query = query.where(Survey.unit_id.in_(sorted(units)))
+    query = within_units(select(Survey).order_by(Survey.id), current_user, Survey.unit_id)
     return list(db.session.scalars(query))
 
 

@@ -10,7 +10,7 @@ import io
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit
 from ..auth.policy import sees_personal
@@ -126,6 +126,12 @@ def delete_response(survey: Survey, reference: str) -> Response | None:
         ).first()
     if response is None:
         return None
+    # the follow-up keeps its history; the customer's texts go with the response
+    from ..models import FollowUp
+
+    db.session.execute(
+        update(FollowUp).where(FollowUp.response_id == response.id).values(response_id=None)
+    )
     audit.record(
         "response.delete",
         survey.id,

@@ -22,3 +22,17 @@ class PasswordForm(FlaskForm):
         _l("New password again"),
         validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[InputRequired(), Length(min=10, max=1024)]
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )

@@ -85,6 +85,75 @@ def visible_units(user: Any) -> frozenset[str] | None:
     return None if user.role in ALL_UNITS else user.unit_ids
 
 
+def within_units(query: Any, user: Any, unit_column: Any) -> Any:
+    """``query`` limited to the rows whose ``unit_column`` is in a unit ``user`` sees."""
+    units = visible_units(user)
+    return query if units is None else query.where(unit_column.in_(sorted(units)))
+
+
+# -- customers and follow-ups (issue 14) -------------------------------------------------
+# Admins and executives see every unit's; unit admins and managers their units'; an agent
+# only its own customers (it is their account manager) and the follow-ups it owns or
+# that concern its customers. An executive reads; it does not handle cases.
+HANDLES_FOLLOW_UPS = frozenset({"admin", "unit_admin", "manager"})
+
+
+@dataclass(frozen=True)
+class FollowUpScope:
+    units: frozenset[str] | None  # None: every unit
+    agent_id: int | None = None  # an agent: only its own
+
+
+def follow_up_scope(user: Any) -> FollowUpScope | None:
+    """What customers and follow-ups ``user`` sees (None: none)."""
+    if not may(user, "follow_up"):
+        return None
+    if user.role == "agent":
+        return FollowUpScope(user.unit_ids, user.id)
+    return FollowUpScope(visible_units(user))
+
+
+def sees_customer(user: Any, customer: Any) -> bool:
+    scope = follow_up_scope(user)
+    if scope is None or (scope.units is not None and customer.unit_id not in scope.units):
+        return False
+    return scope.agent_id is None or customer.account_manager_id == scope.agent_id
+
+
+def sees_follow_up(user: Any, follow_up: Any) -> bool:
+    """Whether the case exists for ``user`` at all (else: 404)."""
+    scope = follow_up_scope(user)
+    if scope is None or (scope.units is not None and follow_up.unit_id not in scope.units):
+        return False
+    if scope.agent_id is None:
+        return True
+    customer = follow_up.customer
+    return follow_up.owner_id == scope.agent_id or (
+        customer is not None and customer.account_manager_id == scope.agent_id
+    )
+
+
+def may_handle(user: Any, follow_up: Any) -> bool:
+    """Whether ``user`` may move the case on, reassign it or add notes: its owner, or an
+    admin, unit admin or manager of its unit."""
+    if not sees_follow_up(user, follow_up):
+        return False
+    return user.role in HANDLES_FOLLOW_UPS or follow_up.owner_id == user.id
+
+
+def sees_contacts(user: Any, customer: Any | None, follow_up: Any | None = None) -> bool:
+    """Whether ``user`` may see a customer's contact details and open texts: with the
+    personal-data grant, or as its account manager, or as the owner of the case."""
+    if sees_personal(user):
+        return True
+    uid = getattr(user, "id", None) if user and user.is_authenticated else None
+    if uid is None:
+        return False
+    if customer is not None and customer.account_manager_id == uid:
+        return True
+    return follow_up is not None and follow_up.owner_id == uid
+
+
 def may_manage(user: Any, other: User) -> bool:
     """Whether ``user`` may change the account ``other``."""
     if user.role == "admin":

@@ -10,9 +10,17 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import audit
 from ..extensions import db, limiter
-from .forms import LoginForm, PasswordForm
+from .forms import ForgotForm, LoginForm, PasswordForm, ResetForm
 from .policy import public, requires
-from .services import AccountError, authenticate, normal_email, note_login, set_password
+from .services import (
+    AccountError,
+    authenticate,
+    normal_email,
+    note_login,
+    request_reset,
+    set_password,
+    user_for_reset,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -87,3 +95,53 @@ def password():
                 return redirect(url_for("admin.home"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/password.html", form=form), status
+
+
+def forgot_email() -> str:
+    """The rate-limit key of a reset request: the email asked for, existing or not."""
+    return "forgot:" + normal_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit("5 per minute", methods=["POST"])
+@limiter.limit("3 per minute", methods=["POST"], key_func=forgot_email)
+def forgot_password():
+    """Ask for a reset link by mail: the same page whether or not the email has an account."""
+    from .. import mail
+
+    form = ForgotForm()
+    if not mail.configured():
+        return render_template("auth/forgot.html", form=form, available=False, sent=False)
+    if form.validate_on_submit():
+        request_reset(form.email.data)
+        db.session.commit()
+        mail.flush_if_queued()  # in the background: no timing difference either way
+        return render_template("auth/forgot.html", form=form, available=True, sent=True)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form, available=True, sent=False), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit("10 per minute", methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password with an e-mailed link (once, before it expires)."""
+    from flask import abort, current_app
+
+    user = user_for_reset(token, current_app.config["PASSWORD_RESET_MAX_AGE"])
+    if user is None:
+        abort(404, description=_("This link is not valid: it has expired or was used already."))
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            set_password(user, form.password.data, reset=True)
+        except AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            audit.record("user.password_reset_link", user.email, actor=user.email)
+            db.session.commit()
+            flash(_("Your password has been changed. Please sign in."))
+            return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/reset.html", form=form), status

@@ -170,3 +170,91 @@ def count_admins() -> int:
 def note_login(user: User) -> None:
     user.last_login_at = utcnow()
     audit.record("login", user.email)
+
+
+# -- password reset by an e-mailed link ----------------------------------------------------
+def _reset_serializer():
+    from flask import current_app
+    from itsdangerous import URLSafeTimedSerializer
+
+    return URLSafeTimedSerializer(current_app.secret_key, salt="password-reset")
+
+
+def _fingerprint(user: User) -> str:
+    import hashlib
+
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def reset_token(user: User) -> str:
+    """A signed link token for ``user``: it stops working when it expires, when the
+    password changes (so after one use) and when the account's sessions are ended."""
+    return _reset_serializer().dumps(
+        {"u": user.id, "v": user.session_version, "h": _fingerprint(user)}
+    )
+
+
+def user_for_reset(token: str, max_age: int) -> User | None:
+    """The active account a reset token is for, or None (forged, expired, used)."""
+    from itsdangerous import BadSignature
+
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except BadSignature:  # SignatureExpired is one too
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        return None
+    user = db.session.get(User, data["u"])
+    if user is None or not user.active or user.session_version != data.get("v"):
+        return None
+    if data.get("h") != _fingerprint(user):
+        return None
+    return user
+
+
+def request_reset(email: str) -> bool:
+    """Queue a reset link for the account with ``email``, if there is an active one; the
+    request is audited either way. Returns whether a mail was queued (never shown)."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from .. import mail
+    from ..links import external_url
+
+    email = normal_email(email)
+    user = find_user(email)
+    audit.record("user.password_reset_request", email, actor=email or "anonymous")
+    if user is None or not user.active:
+        return False
+    link = external_url("auth.reset_password", token=reset_token(user))
+    minutes = current_app.config["PASSWORD_RESET_MAX_AGE"] // 60
+    parts = []
+    for lang in ("zh", "en"):
+        with force_locale(lang):
+            parts.append(
+                (
+                    _("Reset your password"),
+                    "\n".join(
+                        [
+                            _("Someone asked to reset the password of this staff account."),
+                            _(
+                                "To choose a new password, open this link within %(n)s minutes:",
+                                n=minutes,
+                            ),
+                            link,
+                            _(
+                                "The link works once. If you did not ask for it, ignore this "
+                                "mail: your password stays as it is."
+                            ),
+                        ]
+                    ),
+                )
+            )
+    mail.queue(
+        user.email,
+        " / ".join(p[0] for p in parts),
+        "\n\n----\n\n".join(p[1] for p in parts),
+        kind="password_reset",
+    )
+    return True

@@ -2,6 +2,17 @@
 
 from .accounts import DEFAULT_UNIT, ROLES, Unit, User, user_unit
 from .audit import AuditEntry, AuditHead
+from .customers import (
+    FOLLOW_UP_STATES,
+    TIERS,
+    Customer,
+    FollowUp,
+    FollowUpEvent,
+    Order,
+    OutboxMail,
+    Suppression,
+    UnitSettings,
+)
 from .jobs import JOB_KINDS, JOB_STATES, Job
 from .surveys import (
     STATUSES,
@@ -19,6 +30,15 @@ __all__ = [
     "DEFAULT_UNIT",
     "JOB_KINDS",
     "JOB_STATES",
+    "FOLLOW_UP_STATES",
+    "TIERS",
+    "Customer",
+    "FollowUp",
+    "FollowUpEvent",
+    "Order",
+    "OutboxMail",
+    "Suppression",
+    "UnitSettings",
     "ROLES",
     "STATUSES",
     "SURVEY_STATES",

@@ -69,10 +69,6 @@ class Survey(db.Model):
             return "draft"
         return "open"
 
-    versions: Mapped[list[QuestionnaireVersion]] = relationship(
-        back_populates="survey", order_by="QuestionnaireVersion.number", lazy="select"
-    )
-
     @property
     def current(self) -> QuestionnaireVersion:
         """The newest version, loaded alone (not every version's text)."""
@@ -107,12 +103,6 @@ class Survey(db.Model):
         )
         return db.session.scalar(query) or 0
 
-    def last_activity(self) -> datetime | None:
-        query = select(db.func.max(Response.updated_at)).where(
-            Response.survey_id == self.id, Response.test.is_(False)
-        )
-        return aware(db.session.scalar(query))
-
 
 @event.listens_for(Survey, "expire")
 @event.listens_for(Survey, "refresh")
@@ -141,7 +131,7 @@ class QuestionnaireVersion(db.Model):
     series: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    survey: Mapped[Survey] = relationship(back_populates="versions")
+    survey: Mapped[Survey] = relationship()
 
     @property
     def questionnaire(self) -> Questionnaire:
@@ -167,6 +157,12 @@ class Invitation(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The customer of the register it was made for (None for anonymous questionnaires),
+    # its language, and when it was mailed and last reminded.
+    customer_pk: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    lang: Mapped[str | None] = mapped_column(String(8))
+    mailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Response(db.Model):

@@ -53,12 +53,23 @@ class AnswerField(Field):
 
 
 class PageForm(FlaskForm):
-    """Base class of the page forms: ``rk`` the signed response key, ``page``, ``nav``."""
+    """Base class of the page forms: ``rk`` the signed response key, ``page``, ``nav``;
+    each page's class adds its answer fields. The form reads a posted page; the page
+    itself writes its few hidden inputs (``surveys/page.html``) and the kinds'
+    templates its answers, without building a form.
+    """
 
     rk = HiddenField()
     page = HiddenField()
     nav = HiddenField()
     page_def: Page
+
+    class Meta:
+        def get_translations(self, form: Any) -> None:
+            # WTForms' own messages are never shown (a bad form is a 400 page of ours,
+            # answers are checked by the kinds), so its catalogue is not loaded, which
+            # Flask-WTF would otherwise do on every request to translate field labels.
+            return None
 
     def raw(self) -> dict[str, list[str]]:
         """Slot -> posted values, for :func:`questionnaires.answers.check_slots`."""

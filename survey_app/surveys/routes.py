@@ -24,9 +24,11 @@ from ..links import external_url, query_args
 from ..models import Invitation, QuestionnaireVersion, Response, Survey
 from ..storage import decode, encode
 from .forms import field_name, message, page_form_class
+from .rendering import questions_html
 from .services import (
     find_response,
     initial_preset,
+    load_survey,
     new_key,
     sign_key,
     stored_answers,
@@ -49,6 +51,7 @@ class Visit:
     key: str  # the response key this visit posts under (server-made)
     link: dict[str, str] = field(default_factory=dict)  # segments of a signed open link
     link_token: str | None = None
+    token: str | None = None  # the invitation's token, as its link gives it
 
     @property
     def version(self) -> QuestionnaireVersion:
@@ -71,10 +74,11 @@ class Visit:
         return self.questionnaire.pages_for(frozenset(self.preset))
 
     def url_args(self) -> dict[str, str]:
+        # Only strings the visit holds: after a commit, no expired row is reloaded for a link.
         if self.invitation is not None:
-            return {"t": self.invitation.token}
+            return {"t": self.token or self.invitation.token}
         if self.response is not None:
-            return {"r": self.response.key}
+            return {"r": self.key}  # an open-link response is the one of this key
         return {"s": self.link_token} if self.link_token and self.link else {}
 
 
@@ -89,7 +93,10 @@ def lang() -> str:
 
 
 def get_survey_or_404(survey_id: str) -> Survey:
-    return db.get_or_404(Survey, survey_id, description=_("There is no survey with this address."))
+    survey = load_survey(survey_id)
+    if survey is None:
+        abort(404, description=_("There is no survey with this address."))
+    return survey
 
 
 def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
@@ -97,8 +104,10 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
 
     The response is the one of the invitation (``?t=``), else of the signed key the
     posted form carries, else of the resume link (``?r=``), else the one this browser
-    started. A forged or foreign form key starts a fresh response.
+    started. A forged or foreign form key starts a fresh response. A posted page reads
+    the response locked, for :func:`submit_page`.
     """
+    lock = posted_key is not None
     invitation = None
     token = request.args.get("t")
     if token:
@@ -110,15 +119,17 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
     elif survey.questionnaire.access == "invitation":
         abort(403)
     if invitation is not None:
-        response = find_response(survey, invitation=invitation)
-        return Visit(survey, invitation, response, response.key if response else new_key())
+        response = find_response(survey, invitation=invitation, lock=lock)
+        key = response.key if response else new_key()
+        return Visit(survey, invitation, response, key, token=token)
     link_token = request.args.get("s")
     link = unsign_segments(survey.questionnaire, link_token)
     if posted_key is not None:
         key = unsign_key(survey.id, posted_key)
         if key is None:
             return Visit(survey, None, None, new_key(), link, link_token)
-        return Visit(survey, None, find_response(survey, key=key), key, link, link_token)
+        response = find_response(survey, key=key, lock=True)
+        return Visit(survey, None, response, key, link, link_token)
     for key in (request.args.get("r"), session.get(f"r:{survey.id}")):
         if key and KEY_PATTERN.match(key):
             response = find_response(survey, key=key)
@@ -178,8 +189,10 @@ def take(survey_id: str):
     pages = visit.pages
     answers = stored_answers(visit.response) if visit.response else preset_answers(visit)
     furthest = min(visit.response.page, len(pages)) if visit.response else 1
-    resume = resume_page(pages, furthest, answers) if visit.response else 1
-    number = min(max(request.args.get("page", resume, type=int), 1), furthest)
+    number = request.args.get("page", type=int)  # None when absent or not a number
+    if number is None:  # where the customer left off (checked only when asked)
+        number = resume_page(pages, furthest, answers) if visit.response else 1
+    number = min(max(number, 1), furthest)
     page = pages[number - 1]
     problems = {}
     if request.args.get("missing") and visit.response is not None:
@@ -189,6 +202,7 @@ def take(survey_id: str):
 
 
 def _post(survey: Survey):
+    survey_id = survey.id  # survey, response and invitation are expired once committed
     form_key = request.form.get("rk", "")
     visit = open_visit(survey, posted_key=form_key)
     if survey.effective_state() != "open" and not (visit.response and visit.response.test):
@@ -216,28 +230,30 @@ def _post(survey: Survey):
         lang=lang(),
         invitation=visit.invitation,
         preset=visit.link,
+        locked=visit.response is not None,
     )
     visit.response = outcome.response or visit.response
     if outcome.status == "invalid" and outcome.problems:
         stored = stored_answers(visit.response) if visit.response else preset_answers(visit)
-        return _render(visit, pages, number, form.raw(), outcome.problems, stored), 422
+        values = form.raw()
+        return _render(visit, pages, number, values, outcome.problems, stored, keep=False), 422
     if outcome.status == "invalid":
-        return redirect(url_for(".take", survey_id=survey.id, **visit.url_args()))
+        return redirect(url_for(".take", survey_id=survey_id, **visit.url_args()))
     if visit.invitation is None and outcome.response is not None:
         # Remember an unfinished response for this browser; forget it once complete, so
         # a shared device (a kiosk) can take the survey again. A replayed final page
         # still finds the finished response through the key in its form.
         session.permanent = True
         if outcome.status in ("complete", "closed"):
-            session.pop(f"r:{survey.id}", None)
+            session.pop(f"r:{survey_id}", None)
         else:
-            session[f"r:{survey.id}"] = outcome.response.key
+            session[f"r:{survey_id}"] = visit.key
     if outcome.status in ("complete", "closed"):
-        return redirect(url_for(".thanks", survey_id=survey.id, **visit.url_args()))
+        return redirect(url_for(".thanks", survey_id=survey_id, **visit.url_args()))
     args = {"page": outcome.page, **visit.url_args()}
     if outcome.status == "incomplete":
         args["missing"] = "1"
-    return redirect(url_for(".take", survey_id=survey.id, **args))
+    return redirect(url_for(".take", survey_id=survey_id, **args))
 
 
 @bp.get("/s/<sid:survey_id>/thanks")
@@ -261,36 +277,50 @@ def thanks(survey_id: str):
     )
 
 
-def _render(visit: Visit, pages, number: int, values, problems, stored):
+def _render(visit: Visit, pages, number: int, values, problems, stored, *, keep: bool = True):
     """The page ``number`` with ``values`` (slot -> form values) and ``problems``;
-    ``stored`` (column -> answer) decides show-if conditions on earlier pages."""
+    ``stored`` (column -> answer) decides show-if conditions on earlier pages. ``keep``:
+    the values are the stored answers (not a refused post's), so the drawn questions
+    may be kept for the next customer in the same state."""
     q = visit.questionnaire
     page = pages[number - 1]
     resume_url = None
     if visit.response is not None:
         resume_url = external_url("surveys.take", survey_id=visit.survey.id, **visit.url_args())
     rk = sign_key(visit.survey.id, visit.response.key if visit.response else visit.key)
-    form = page_form_class(
-        visit.version.sha256,
-        q,
-        frozenset(visit.response.preset if visit.response else visit.link),
-        number,
-    )(formdata=None, data={"rk": rk, "page": number})
     slots = [s for p in pages for s in p.slots]
+    messages = {name: message(p) for name, p in problems.items()}
+    page_slots = {s.name for s in page.slots}
+    questions = questions_html(
+        q,
+        visit.version.sha256,
+        frozenset(visit.preset),
+        page,
+        lang(),
+        values={name: v for name, v in values.items() if name in page_slots},
+        problems=messages,
+        hidden=frozenset(
+            item.id
+            for item in page.items
+            if item.show_if is not None
+            and item.show_if.column not in page_slots
+            and not item.show_if.holds(stored)
+        ),
+        field_name=field_name,
+        keep=keep,
+    )
     return render_template(
         "surveys/page.html",
         survey=visit.survey,
         q=q,
         page=page,
-        form=form,
+        rk=rk,
         total=len(pages),
-        values=values,
-        problems={name: message(p) for name, p in problems.items()},
+        problems=messages,
         resume_url=resume_url,
         url_args=visit.url_args(),
         field_name=field_name,
-        page_slots={s.name for s in page.slots},
-        stored=stored,
+        questions_html=questions,
         questions=len(slots),
         minutes=max(1, math.ceil(sum(s.item.type.seconds for s in slots) / 60)),
     )

@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from questionnaires import Questionnaire
 from questionnaires.answers import check_slots, missing_required
@@ -130,18 +130,85 @@ def create_invitations(
     return invitations
 
 
-# -- responses ----------------------------------------------------------------------------
-def find_response(
-    survey: Survey, *, key: str | None = None, invitation: Invitation | None = None
-) -> Response | None:
-    """The response of an invitation, or of an open-link key, if it exists."""
-    if invitation is not None:
-        query = select(Response).where(Response.invitation_id == invitation.id)
-    elif key:
-        query = select(Response).where(Response.key == key, Response.survey_id == survey.id)
-    else:
+# -- surveys and responses ---------------------------------------------------------------
+# The lookups of every page view are built once, with bind parameters: building a
+# statement and its cache key per request cost more CPU than running it.
+_SURVEY_AND_CURRENT = (
+    select(Survey, QuestionnaireVersion)
+    .outerjoin(QuestionnaireVersion, QuestionnaireVersion.survey_id == Survey.id)
+    .where(Survey.id == bindparam("survey_id"))
+    .order_by(QuestionnaireVersion.number.desc())
+    .limit(1)
+)
+
+
+@dataclass(frozen=True)
+class _ResponseLookup:
+    """The responses meeting some conditions: read as they are, read fresh (the stored
+    row, not the session's copy), read locked (PostgreSQL's ``FOR UPDATE``), and the
+    no-op UPDATE that takes SQLite's write lock instead."""
+
+    plain: Select
+    fresh: Select
+    locked: Select
+    touch: Update
+
+    @classmethod
+    def where(cls, *conditions: Any) -> _ResponseLookup:
+        plain = select(Response).where(*conditions)
+        fresh = plain.execution_options(populate_existing=True)
+        touch = (
+            update(Response)
+            .where(*conditions)
+            .values(id=Response.id)
+            .execution_options(synchronize_session=False)
+        )
+        return cls(plain, fresh, fresh.with_for_update(), touch)
+
+    def one_or_none(self, params: dict[str, Any], *, lock: bool = False) -> Response | None:
+        if not lock:
+            return db.session.scalars(self.plain, params).first()
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.execute(self.touch, params)
+            return db.session.scalars(self.fresh, params).first()
+        return db.session.scalars(self.locked, params).first()
+
+
+# (bind parameters named unlike the columns: an UPDATE reserves the column names)
+_BY_KEY = _ResponseLookup.where(
+    Response.key == bindparam("by_key"), Response.survey_id == bindparam("by_survey")
+)
+_BY_INVITATION = _ResponseLookup.where(Response.invitation_id == bindparam("by_invitation"))
+_BY_ID = _ResponseLookup.where(Response.id == bindparam("by_id"))
+
+
+def load_survey(survey_id: str) -> Survey | None:
+    """The survey with its current version, read in one query (every page view needs
+    both, and ``Survey.current`` then has nothing left to look up)."""
+    row = db.session.execute(_SURVEY_AND_CURRENT, {"survey_id": survey_id}).first()
+    if row is None:
         return None
-    return db.session.scalars(query).first()
+    survey, version = row
+    if version is not None:
+        survey.__dict__["_current"] = version  # where Survey.current keeps what it found
+    return survey
+
+
+def find_response(
+    survey: Survey,
+    *,
+    key: str | None = None,
+    invitation: Invitation | None = None,
+    lock: bool = False,
+) -> Response | None:
+    """The response of an invitation, or of an open-link key, if it exists; with
+    ``lock``, read holding its row lock until the transaction ends (see
+    :func:`lock_response`)."""
+    if invitation is not None:
+        return _BY_INVITATION.one_or_none({"by_invitation": invitation.id}, lock=lock)
+    if key:
+        return _BY_KEY.one_or_none({"by_key": key, "by_survey": survey.id}, lock=lock)
+    return None
 
 
 def initial_preset(
@@ -207,14 +274,10 @@ def lock_response(response_id: int) -> Response:
     no-op UPDATE first takes the database's write lock. Either way a second save of
     the same response waits, then reads what the first one stored.
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(
-            update(Response).where(Response.id == response_id).values(id=Response.id)
-        )
-        query = select(Response).where(Response.id == response_id)
-    else:
-        query = select(Response).where(Response.id == response_id).with_for_update()
-    return db.session.scalars(query.execution_options(populate_existing=True)).one()
+    response = _BY_ID.one_or_none({"by_id": response_id}, lock=True)
+    if response is None:
+        raise NoResultFound(f"response {response_id} does not exist")
+    return response
 
 
 def stored_answers(response: Response) -> dict[str, Any]:
@@ -255,6 +318,7 @@ def submit_page(
     lang: str,
     invitation: Invitation | None = None,
     preset: Mapping[str, str] | None = None,
+    locked: bool = False,
 ) -> Outcome:
     """Check and store one page of answers (``raw``: slot -> posted value(s)).
 
@@ -263,10 +327,14 @@ def submit_page(
     answers. *Next* stores the page only if every answer is valid and moves the
     furthest page on; *Back* keeps the valid answers and never moves it. *Next* on the
     last page completes the response if no required, shown question of any page is
-    left unanswered. Commits on success; on refusal nothing is written.
+    left unanswered. Commits on success; on refusal nothing is written. ``locked``:
+    ``response`` was read with its row lock in this transaction
+    (``find_response(..., lock=True)``), so it is not read again.
     """
     try:
-        outcome = _submit(survey, response, key, page, action, raw, lang, invitation, preset)
+        outcome = _submit(
+            survey, response, key, page, action, raw, lang, invitation, preset, locked
+        )
     except BaseException:
         db.session.rollback()
         raise
@@ -274,10 +342,16 @@ def submit_page(
         db.session.rollback()
     else:
         db.session.commit()
+        if outcome.status == "complete":
+            from .. import mail
+
+            mail.flush_if_queued()  # the follow-up's owner hears of it (in the background)
     return outcome
 
 
-def _submit(survey, response, key, number, action, raw, lang, invitation, preset) -> Outcome:
+def _submit(
+    survey, response, key, number, action, raw, lang, invitation, preset, locked
+) -> Outcome:
     if response is None:
         q = survey.questionnaire
         preset = initial_preset(q, invitation, preset)
@@ -289,7 +363,9 @@ def _submit(survey, response, key, number, action, raw, lang, invitation, preset
         if action == "next" and not checked.ok:
             return Outcome("invalid", None, number, checked.problems)
         response = start_response(survey, key=key, lang=lang, invitation=invitation, preset=preset)
-    response = lock_response(response.id)
+        locked = False  # it may be another submission's row: read it locked
+    if not locked:
+        response = lock_response(response.id)
     if response.complete:
         return Outcome("closed", response, number)
     q = response.version.questionnaire
@@ -318,7 +394,16 @@ def _submit(survey, response, key, number, action, raw, lang, invitation, preset
     response.status = "complete"
     response.completed_at = response.updated_at
     log.info("survey %s: response %s completed", survey.id, response.id)
+    completed(survey, response, q, merged)
     return Outcome("complete", response, number)
+
+
+def completed(survey: Survey, response: Response, q: Questionnaire, answers) -> None:
+    """What a completed response sets off, in its own transaction: a follow-up when the
+    questionnaire's ``follow_up`` rule asks for one."""
+    from ..followups.services import open_if_needed
+
+    open_if_needed(survey, response, q, answers)
 
 
 def record_response(
@@ -328,12 +413,25 @@ def record_response(
     lang: str = "en",
     complete: bool = True,
     key: str | None = None,
+    invitation: Invitation | None = None,
+    follow_up: bool = False,
 ) -> Response:
     """Add a response with ``answers`` (column -> canonical value) as given, under the
-    current version: for answers checked elsewhere (an import, tests). Never commits."""
+    current version: for answers checked elsewhere (an import, tests). With
+    ``follow_up`` a complete one opens a follow-up as a submitted one would. Never
+    commits."""
     version = survey.current
-    response = Response(**response_values(version, answers, lang=lang, complete=complete, key=key))
+    q = version.questionnaire
+    preset = dict(invitation.segments) if invitation is not None else {}
+    response = Response(
+        **response_values(version, {**preset, **answers}, lang=lang, complete=complete, key=key),
+    )
+    response.invitation_id = invitation.id if invitation is not None else None
+    response.preset = preset
     db.session.add(response)
+    if complete and follow_up:
+        db.session.flush()
+        completed(survey, response, q, q.visible({**decode(q, response.answers), **answers}))
     return response
 
 

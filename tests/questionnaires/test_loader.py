@@ -333,3 +333,8 @@ def test_page_size_counts_answers_and_is_at_most_fourteen():
 def test_an_option_of_another_kind_is_named():
     error = error_of(VALID.replace("{id: NPS, type: nps,", "{id: NPS, type: nps, max_length: 9,"))
     assert "item 'NPS': 'max_length' is only for text items" in error.message
+
+
+def test_a_control_character_is_a_clear_error_with_its_line():
+    error = error_of(VALID.replace("title: {en: Demo", "title: {en: De\x1fmo"))
+    assert error.line == 2 and "character '\\x1f' is not allowed" in error.message

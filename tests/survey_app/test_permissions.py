@@ -57,8 +57,8 @@ def test_the_policy_is_the_issues_role_table(role):
 
 
 # Values for the URL variables of staff routes; a new variable must be added here.
-def url_values(rule, survey_id: str, target_user_id: int) -> dict:
-    known = {"survey_id": survey_id, "user_id": target_user_id}
+def url_values(rule, survey_id: str, target_user_id: int, extra: dict | None = None) -> dict:
+    known = {"survey_id": survey_id, "user_id": target_user_id, **(extra or {})}
     missing = set(rule.arguments) - set(known)
     assert not missing, f"{rule.rule}: add test values for {missing}"
     return {name: known[name] for name in rule.arguments}
@@ -87,6 +87,7 @@ def test_every_route_answers_as_the_policy_says(matrix_app, make_survey, make_us
     survey, _ = make_survey("servqual-22")
     survey.unit_id = "unit-a"
     db.session.commit()
+    extra = customer_and_case(survey, actors["agent"])
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -97,7 +98,7 @@ def test_every_route_answers_as_the_policy_says(matrix_app, make_survey, make_us
             with app.test_request_context():
                 from flask import url_for
 
-                url = url_for(rule.endpoint, **url_values(rule, survey.id, target.id))
+                url = url_for(rule.endpoint, **url_values(rule, survey.id, target.id, extra))
             for name, user in actors.items():
                 client = app.test_client()
                 if user is not None:
@@ -111,6 +112,38 @@ def test_every_route_answers_as_the_policy_says(matrix_app, make_survey, make_us
                 )
                 checked += 1
     assert checked > 100
+
+
+def customer_and_case(survey, agent) -> dict:
+    """A customer of unit-a (managed by the agent), a follow-up of it, an unsubscribe
+    token: values for the customer and follow-up routes."""
+    from datetime import UTC, datetime
+
+    from survey_app.mail import unsubscribe_token
+    from survey_app.models import Customer, FollowUp
+
+    customer = Customer(
+        unit_id="unit-a", customer_id="C1", name="Acme", account_manager=agent, attributes={}
+    )
+    moment = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    case = FollowUp(
+        unit_id="unit-a",
+        survey_id=survey.id,
+        customer=customer,
+        owner=agent,
+        state="new",
+        opened_at=moment,
+        due_at=moment,
+        reasons=[],
+        scores={},
+    )
+    db.session.add_all([customer, case])
+    db.session.commit()
+    return {
+        "customer_pk": customer.id,
+        "follow_up_id": case.id,
+        "token": unsubscribe_token("unit-a", "someone@example.com"),
+    }
 
 
 def access_of_rule(app, rule) -> Access | None:

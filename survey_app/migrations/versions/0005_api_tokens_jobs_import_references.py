@@ -1,7 +1,7 @@
 """api tokens, jobs, import references
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004c
 Create Date: 2026-12-01 18:38:13.440263
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004c'
 branch_labels = None
 depends_on = None
 

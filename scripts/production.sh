@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# One command for a production stack on this machine, from Debian packages:
+# PostgreSQL (a local cluster, unless DATABASE_URL names another server), the
+# migrations, N gunicorn instances and nginx in front; Redis for shared rate limits when
+# N > 1.
+#
+#   bash scripts/production.sh up [--instances N] [--port P]   # start (again: keeps what runs)
+#   bash scripts/production.sh status                          # exit 0 while the stack runs
+#   bash scripts/production.sh down                            # stop what `up` started
+#   bash scripts/production.sh backup FILE                     # pg_dump, custom format
+#   bash scripts/production.sh restore FILE                    # into an empty database
+#
+# Everything this checkout starts lives in instance/production/ (configuration, pids,
+# logs, the local cluster's data). Settings come from the environment (README table).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+STATE=${SURVEY_STATE_DIR:-$ROOT/instance/production}
+PG_PORT=${SURVEY_PG_PORT:-5433}
+REDIS_PORT=${SURVEY_REDIS_PORT:-6380}
+APP_PORT_BASE=${SURVEY_APP_PORT_BASE:-8100}
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    SUDO="sudo"
+fi
+can_install() { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }
+say() { echo "production: $*"; }
+die() { echo "production: error: $*" >&2; exit 1; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+pid_of() { [ -f "$1" ] && tr -dc '0-9' <"$1" || true; }
+
+# -- installing ------------------------------------------------------------------------
+install_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    can_install || die "missing Debian packages: ${missing[*]} (install them, or run as root)"
+    say "installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+install_python() {
+    [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e ".[production]"
+}
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1; }
+as_pg() {  # PostgreSQL refuses to run as root: the cluster belongs to the postgres user
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+start_postgres() {
+    local bin data="$STATE/pgdata" password_file="$STATE/db_password" super="$STATE/pg_superuser"
+    bin=$(pg_bin)
+    [ -s "$super" ] || (umask 077; head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$super")
+    if [ ! -s "$data/PG_VERSION" ]; then
+        say "creating a PostgreSQL cluster in $data"
+        mkdir -p "$data"
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$data" "$STATE/run"
+        chmod 700 "$data"
+        local pwfile="$STATE/run/.initdb-password"
+        cp "$super" "$pwfile"
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$pwfile"
+        as_pg "$bin/initdb" -D "$data" -U postgres -A scram-sha-256 --pwfile="$pwfile" \
+            -E UTF8 --locale=C.UTF-8 >"$STATE/log/initdb.log"
+        rm -f "$pwfile"
+        cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$STATE/run'
+max_connections = 200
+shared_buffers = 256MB
+CONF
+    fi
+    if ! alive "$(head -n1 "$data/postmaster.pid" 2>/dev/null || true)"; then
+        as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+    fi
+    if [ ! -s "$password_file" ]; then
+        (umask 077; head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 >"$password_file")
+    fi
+    local password
+    password=$(cat "$password_file")
+    PGPASSWORD=$(cat "$super") "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qAt \
+        -v ON_ERROR_STOP=1 -v pw="$password" >/dev/null <<'SQL'
+SELECT 'CREATE ROLE survey LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'survey')
+\gexec
+ALTER ROLE survey PASSWORD :'pw';
+SELECT 'CREATE DATABASE survey OWNER survey' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'survey')
+\gexec
+SQL
+    export DATABASE_URL="postgresql://survey:$password@127.0.0.1:$PG_PORT/survey"
+    echo "local" >"$STATE/postgres.mode"
+}
+
+# -- Redis, gunicorn, nginx --------------------------------------------------------------
+start_redis() {
+    if ! alive "$(pid_of "$STATE/run/redis.pid")"; then
+        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save "" \
+            --appendonly no --pidfile "$STATE/run/redis.pid" --logfile "$STATE/log/redis.log" \
+            --dir "$STATE"
+        for _ in $(seq 1 50); do alive "$(pid_of "$STATE/run/redis.pid")" && break; sleep 0.1; done
+    fi
+    export RATELIMIT_STORAGE_URI="redis://127.0.0.1:$REDIS_PORT"
+}
+
+start_instances() {
+    local n=$1 cores workers i port pidfile
+    cores=$(nproc)
+    workers=${WEB_CONCURRENCY:-$(( (2 * cores + n - 1) / n ))}
+    for i in $(seq 1 "$n"); do
+        port=$((APP_PORT_BASE + i))
+        pidfile="$STATE/run/gunicorn-$i.pid"
+        if alive "$(pid_of "$pidfile")"; then
+            continue  # a second `up` keeps the running master
+        fi
+        rm -f "$pidfile" "$STATE/run/gunicorn-$i.ctl"
+        WEB_CONCURRENCY=$workers BIND="127.0.0.1:$port" .venv/bin/gunicorn \
+            -c "$ROOT/gunicorn.conf.py" --chdir "$ROOT" --daemon --pid "$pidfile" \
+            --error-logfile "$STATE/log/gunicorn-$i.log" --capture-output \
+            --control-socket "$STATE/run/gunicorn-$i.ctl" \
+            --name "survey-$i" "survey_app:create_app()"
+    done
+    # instances beyond N from an earlier `up` are stopped
+    for pidfile in "$STATE"/run/gunicorn-*.pid; do
+        [ -e "$pidfile" ] || continue
+        i=${pidfile##*-}; i=${i%.pid}
+        if [ "$i" -gt "$n" ]; then stop_pid "$pidfile" TERM 30; fi
+    done
+}
+
+write_nginx_conf() {
+    local n=$1 port=$2 upstreams="" i plotly_js plotly_block=""
+    for i in $(seq 1 "$n"); do
+        upstreams+="        server 127.0.0.1:$((APP_PORT_BASE + i)) max_fails=1 fail_timeout=2s;"$'\n'
+    done
+    plotly_js=$(.venv/bin/python -c 'import plotly, pathlib; p = pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"; print(p if p.exists() else "")')
+    if [ -n "$plotly_js" ]; then
+        plotly_block="        location = /static/vendor/plotly.min.js {
+            alias $plotly_js;
+            expires 30d;
+        }"
+    fi
+    STATE="$STATE" ROOT="$ROOT" LISTEN="$port" UPSTREAMS="$upstreams" PLOTLY="$plotly_block" \
+        .venv/bin/python - "$ROOT/scripts/production/nginx.conf.template" "$STATE/nginx.conf" <<'PY'
+import os, sys
+text = open(sys.argv[1]).read()
+for key in ("STATE", "ROOT", "LISTEN", "UPSTREAMS", "PLOTLY"):
+    text = text.replace(f"@{key}@", os.environ[key].rstrip("\n"))
+open(sys.argv[2], "w").write(text)
+PY
+}
+
+start_nginx() {
+    mkdir -p "$STATE"/nginx/{body,proxy,fastcgi,uwsgi,scgi}
+    nginx -t -q -c "$STATE/nginx.conf" -p "$STATE" 2>"$STATE/log/nginx-test.log" \
+        || die "nginx configuration: $(cat "$STATE/log/nginx-test.log")"
+    if alive "$(pid_of "$STATE/run/nginx.pid")"; then
+        nginx -c "$STATE/nginx.conf" -p "$STATE" -s reload
+    else
+        nginx -c "$STATE/nginx.conf" -p "$STATE"
+    fi
+}
+
+wait_healthy() {  # nginx's port, then every instance's own port and pid file
+    local port=$1 n=$2 i target
+    for target in "$port" $(for i in $(seq 1 "$n"); do echo $((APP_PORT_BASE + i)); done); do
+        for _ in $(seq 1 240); do
+            curl -fs -o /dev/null "http://127.0.0.1:$target/healthz" && break
+            sleep 0.5
+        done
+        curl -fs -o /dev/null "http://127.0.0.1:$target/healthz" \
+            || die "the service did not answer on port $target (logs in $STATE/log)"
+    done
+    for i in $(seq 1 "$n"); do
+        for _ in $(seq 1 100); do alive "$(pid_of "$STATE/run/gunicorn-$i.pid")" && break; sleep 0.1; done
+    done
+}
+
+stop_pid() {  # pidfile signal seconds
+    local pid
+    pid=$(pid_of "$1")
+    if alive "$pid"; then
+        kill "-$2" "$pid" 2>/dev/null || true
+        for _ in $(seq 1 $(($3 * 10))); do alive "$pid" || break; sleep 0.1; done
+        alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
+# -- commands --------------------------------------------------------------------------------
+cmd_up() {
+    local n=1 port=8000
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --instances) n=$2; shift 2 ;;
+            --port) port=$2; shift 2 ;;
+            *) die "unknown option $1 (up [--instances N] [--port P])" ;;
+        esac
+    done
+    [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "--instances takes a number from 1 to 99"
+    [[ "$port" =~ ^[0-9]+$ ]] || die "--port takes a port number"
+    mkdir -p "$STATE/run" "$STATE/log"
+    chmod 755 "$STATE" "$STATE/run"
+    local packages=(nginx curl)
+    [ -z "${DATABASE_URL:-}" ] && packages+=(postgresql)
+    [ "$n" -gt 1 ] && packages+=(redis-server)
+    install_packages "${packages[@]}"
+    install_python
+    if [ -z "${DATABASE_URL:-}" ]; then
+        start_postgres
+    else
+        echo "external" >"$STATE/postgres.mode"
+    fi
+    if [ "$n" -gt 1 ]; then start_redis; fi
+    export SURVEY_BASE_URL=${SURVEY_BASE_URL:-http://127.0.0.1:$port}
+    export BEHIND_PROXY=1 LOG_FORMAT=${LOG_FORMAT:-json}
+    .venv/bin/flask --app survey_app init-db >/dev/null
+    start_instances "$n"
+    write_nginx_conf "$n" "$port"
+    start_nginx
+    printf 'instances=%s\nport=%s\n' "$n" "$port" >"$STATE/stack.conf"
+    wait_healthy "$port" "$n"
+    say "serving on $SURVEY_BASE_URL ($n instance(s)); logs in $STATE/log"
+    cmd_status
+}
+
+cmd_status() {
+    [ -f "$STATE/stack.conf" ] || { say "not running (no stack started from this checkout)"; return 3; }
+    local ok=0 pidfile name pid
+    for pidfile in "$STATE/run/nginx.pid" "$STATE"/run/gunicorn-*.pid "$STATE/run/redis.pid"; do
+        [ -e "$pidfile" ] || continue
+        name=$(basename "$pidfile" .pid)
+        pid=$(pid_of "$pidfile")
+        if alive "$pid"; then echo "$name $pid"; else echo "$name $pid (not running)"; ok=1; fi
+    done
+    if [ "$(cat "$STATE/postgres.mode" 2>/dev/null)" = "local" ]; then
+        pid=$(head -n1 "$STATE/pgdata/postmaster.pid" 2>/dev/null || true)
+        if alive "$pid"; then echo "postgresql $pid"; else echo "postgresql (not running)"; ok=1; fi
+    fi
+    alive "$(pid_of "$STATE/run/nginx.pid")" || ok=1
+    return $ok
+}
+
+cmd_down() {
+    [ -d "$STATE" ] || { say "nothing to stop"; return 0; }
+    if alive "$(pid_of "$STATE/run/nginx.pid")"; then
+        nginx -c "$STATE/nginx.conf" -p "$STATE" -s quit 2>/dev/null || true
+    fi
+    stop_pid "$STATE/run/nginx.pid" QUIT 10
+    local pidfile
+    for pidfile in "$STATE"/run/gunicorn-*.pid; do
+        [ -e "$pidfile" ] && stop_pid "$pidfile" TERM 20
+    done
+    stop_pid "$STATE/run/redis.pid" TERM 10
+    if [ "$(cat "$STATE/postgres.mode" 2>/dev/null)" = "local" ] && [ -s "$STATE/pgdata/PG_VERSION" ]; then
+        as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pgdata" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    rm -f "$STATE/stack.conf"
+    say "stopped"
+}
+
+database_url() {
+    if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; return; fi
+    [ -s "$STATE/db_password" ] || die "no DATABASE_URL and no local cluster (run up first)"
+    echo "postgresql://survey:$(cat "$STATE/db_password")@127.0.0.1:$PG_PORT/survey"
+}
+
+cmd_backup() {
+    [ $# -eq 1 ] || die "backup FILE"
+    local bin
+    bin=$(pg_bin)
+    "$bin/pg_dump" --format=custom --no-owner --file="$1" "$(database_url)"
+    say "backup written to $1 ($(du -h "$1" | cut -f1))"
+}
+
+cmd_restore() {
+    [ $# -eq 1 ] || die "restore FILE"
+    [ -s "$1" ] || die "no backup file $1"
+    local bin url tables
+    bin=$(pg_bin)
+    url=$(database_url)
+    tables=$("$bin/psql" "$url" -qAt -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+    [ "$tables" = "0" ] || die "the database is not empty ($tables tables): restore into an empty one"
+    "$bin/pg_restore" --no-owner --exit-on-error --single-transaction --dbname="$url" "$1"
+    say "restored $1"
+}
+
+command=${1:-}
+shift || true
+case "$command" in
+    up) cmd_up "$@" ;;
+    down) [ $# -eq 0 ] || die "down takes no arguments"; cmd_down ;;
+    status) [ $# -eq 0 ] || die "status takes no arguments"; cmd_status ;;
+    backup) cmd_backup "$@" ;;
+    restore) cmd_restore "$@" ;;
+    *) die "usage: production.sh up [--instances N] [--port P] | down | status | backup FILE | restore FILE" ;;
+esac

@@ -1,0 +1,1 @@
+"""The customer register of each unit: customers, orders, value tiers, invitations."""

@@ -1,0 +1,1 @@
+"""Follow-ups of feedback: cases opened by low scores and complaints."""

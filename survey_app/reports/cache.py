@@ -1,0 +1,351 @@
+"""The analysis frame and the computed reports of a survey, cached on disk and in memory.
+
+Both caches are keyed by a *stamp* read from the database on every request: the number of
+complete responses of the series, the latest completion time and the largest id, and the
+questionnaire version the frame is read under. A new response, a deletion or a new
+version changes the stamp, so a stale entry is never served, by any process or instance
+that shares the instance folder: files are written whole (a temporary file, then
+``os.replace``) and every file carries the stamp it was made for.
+
+* The frame (``instance/reports/<survey>/v<version id>.arrow``): an Arrow IPC file with
+  the stamp in its metadata. When only responses were added since it was written, the
+  new ones are read (``completed_since``) and appended instead of reading everything.
+* Results (``instance/reports/<survey>/results/<hash>.json``): one report JSON per
+  stamp, selection and analysis options.
+
+Work that may take long (loading 1M responses, the bootstrap) runs in background threads;
+a request waits for it at most a given time (:func:`Jobs.wait`). A file lock per result
+makes the processes of one machine compute each report once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Response
+from ..storage import responses_frame, series_versions
+
+log = logging.getLogger(__name__)
+
+# Bump when the report's content changes for the same data (cached results are then
+# recomputed instead of served).
+ENGINE = "reports-1"
+# Responses completed this long before the cached latest completion are read again when
+# appending, for transactions that committed out of order; duplicates are dropped by id.
+OVERLAP = timedelta(minutes=5)
+MAX_RESULTS = 300  # result files kept per survey (the oldest go first)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the cached data of a survey must match (see the module's docstring)."""
+
+    survey_id: str
+    version_id: int  # the version whose questionnaire defines the columns
+    version_number: int
+    series: tuple[int, ...]  # the version ids read together
+    count: int
+    max_id: int
+    last_completed: float  # epoch seconds, 0 when there is no response
+
+    @property
+    def text(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def appendable_from(self, old: Stamp) -> bool:
+        """Whether a frame made at ``old`` can be brought to this stamp by appending."""
+        return (
+            old.survey_id == self.survey_id
+            and old.version_id == self.version_id
+            and old.series == self.series
+            and old.count <= self.count
+            and old.last_completed <= self.last_completed
+        )
+
+
+def current_stamp(survey_id: str, version: int | None = None) -> Stamp:
+    """The stamp of the responses a report of ``survey_id`` reads now (one query)."""
+    versions = series_versions(survey_id, version)
+    if not versions:
+        raise LookupError(f"no survey {survey_id}")
+    ids = [v.id for v in versions]
+    count, max_id, last = db.session.execute(
+        select(func.count(), func.max(Response.id), func.max(Response.completed_at)).where(
+            Response.survey_id == survey_id,
+            Response.status == "complete",
+            Response.test.is_(False),
+            Response.version_id.in_(ids),
+        )
+    ).one()
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return Stamp(
+        survey_id,
+        versions[-1].id,
+        versions[-1].number,
+        tuple(ids),
+        int(count or 0),
+        int(max_id or 0),
+        last.timestamp() if last is not None else 0.0,
+    )
+
+
+def cache_root(instance_path: str | Path) -> Path:
+    return Path(instance_path) / "reports"
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock shared by every process of this machine (released if one dies)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(temporary path)``, then move it over ``path``: readers see all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(Path(name))
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+# -- the frame -----------------------------------------------------------------------------
+class FrameCache:
+    """Each survey's responses frame: in this process's memory, on disk, or from the
+    database; brought up to date by appending when only responses were added."""
+
+    def __init__(self, root: Path, keep: int = 3) -> None:
+        self.root = root
+        self.keep = keep
+        # (survey, version id) -> (stamp, frame, whether the frame has the open texts)
+        self._memory: OrderedDict[tuple[str, int], tuple[Stamp, pd.DataFrame, bool]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def path(self, stamp: Stamp) -> Path:
+        return self.root / stamp.survey_id / f"v{stamp.version_id}.arrow"
+
+    def get(self, stamp: Stamp, texts: bool = False) -> pd.DataFrame:
+        """The frame of every complete response at ``stamp`` (with metadata); the open
+        texts only when ``texts`` (reading them back costs most of a file's read)."""
+        key = (stamp.survey_id, stamp.version_id)
+        with self._lock:
+            held = self._memory.get(key)
+        if held is not None and held[0] == stamp and (held[2] or not texts):
+            return held[1]
+        path = self.path(stamp)
+        with file_lock(path.with_suffix(".lock")):  # one process loads, the others read
+            disk = _disk_stamp(path)
+            if held is not None and held[0] == stamp and disk == stamp:
+                frame, complete = _with_texts(held[1], path), True
+            elif disk == stamp:
+                frame, complete = _read_frame(path, texts), texts
+            else:
+                # the fuller of memory and disk that can be appended to, if any
+                base = None
+                if held is not None and held[2] and stamp.appendable_from(held[0]):
+                    base = (held[0], held[1])
+                fuller = disk is not None and (base is None or disk.count > base[0].count)
+                if fuller and stamp.appendable_from(disk):
+                    base = (disk, _read_frame(path, True))
+                frame, complete = self._load(stamp, base), True
+                write_atomically(path, lambda tmp: _write_frame(tmp, stamp, frame))
+        with self._lock:
+            self._memory[key] = (stamp, frame, complete)
+            self._memory.move_to_end(key)
+            while len(self._memory) > self.keep:
+                self._memory.popitem(last=False)
+        return frame
+
+    def _load(self, stamp: Stamp, old: tuple[Stamp, pd.DataFrame] | None) -> pd.DataFrame:
+        start = time.perf_counter()
+        version = stamp.version_number
+        if old is not None and stamp.appendable_from(old[0]) and old[0].last_completed:
+            since = datetime.fromtimestamp(old[0].last_completed, UTC) - OVERLAP
+            new = responses_frame(
+                stamp.survey_id, version=version, metadata=True, completed_since=since
+            )
+            frame = _append(old[1], new)
+            if len(frame) == stamp.count:
+                log.info(
+                    "report frame %s: %s responses appended in %.2f s",
+                    stamp.survey_id,
+                    len(frame) - len(old[1]),
+                    time.perf_counter() - start,
+                )
+                return frame
+            log.info("report frame %s: append did not match the count; reloading", stamp.survey_id)
+        frame = responses_frame(stamp.survey_id, version=version, metadata=True)
+        log.info(
+            "report frame %s: %s responses loaded in %.2f s",
+            stamp.survey_id,
+            len(frame),
+            time.perf_counter() - start,
+        )
+        return frame
+
+
+def _append(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` with the rows of ``new`` whose ids it lacks, in id order, types kept."""
+    fresh = new.loc[~new["response_id"].isin(old["response_id"])]
+    if fresh.empty:
+        return old
+    both = pd.concat([old, fresh], ignore_index=True)
+    for name in old.columns:
+        if isinstance(old[name].dtype, pd.CategoricalDtype) and not isinstance(
+            both[name].dtype, pd.CategoricalDtype
+        ):
+            categories = list(old[name].cat.categories)
+            categories += [c for c in pd.unique(fresh[name].dropna()) if c not in categories]
+            both[name] = pd.Categorical(both[name], categories=categories)
+    return both.sort_values("response_id", ignore_index=True)
+
+
+def _write_frame(path: Path, stamp: Stamp, frame: pd.DataFrame) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"survey-report-stamp"] = stamp.text.encode()
+    feather.write_feather(table.replace_schema_metadata(metadata), str(path), compression="lz4")
+
+
+def _disk_stamp(path: Path) -> Stamp | None:
+    """The stamp a frame file was written for (its metadata only), or None."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            metadata = pa.ipc.open_file(source).schema.metadata or {}
+    except (FileNotFoundError, pa.ArrowInvalid, OSError):
+        return None
+    raw = metadata.get(b"survey-report-stamp")
+    if raw is None:
+        return None
+    fields = json.loads(raw)
+    return Stamp(**{**fields, "series": tuple(fields["series"])})
+
+
+def _text_columns(schema: pa.Schema) -> list[str]:
+    return [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+
+
+def _read_frame(path: Path, texts: bool = True) -> pd.DataFrame:
+    if texts:
+        return feather.read_table(str(path), memory_map=False).to_pandas()
+    with pa.memory_map(str(path)) as source:
+        schema = pa.ipc.open_file(source).schema
+    skip = set(_text_columns(schema))
+    columns = [name for name in schema.names if name not in skip]
+    return feather.read_table(str(path), columns=columns, memory_map=False).to_pandas()
+
+
+def _with_texts(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``frame`` (read without its open texts) with them read from ``path``."""
+    with pa.memory_map(str(path)) as source:
+        schema = pa.ipc.open_file(source).schema
+    names = _text_columns(schema)
+    texts = feather.read_table(str(path), columns=names, memory_map=False).to_pandas()
+    out = frame.copy(deep=False)
+    for name in names:
+        out[name] = texts[name]  # both in file order (a RangeIndex)
+    return out[schema.names]
+
+
+# -- results -------------------------------------------------------------------------------
+class ResultCache:
+    """Report JSON files, one per stamp, selection and options."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def key(self, stamp: Stamp, parts: dict[str, Any]) -> str:
+        text = json.dumps({"engine": ENGINE, "stamp": stamp.text, **parts}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+    def path(self, survey_id: str, key: str) -> Path:
+        return self.root / survey_id / "results" / f"{key}.json"
+
+    def read(self, survey_id: str, key: str) -> dict | None:
+        try:
+            return json.loads(self.path(survey_id, key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def write(self, survey_id: str, key: str, value: dict) -> None:
+        path = self.path(survey_id, key)
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        files = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        for stale in files[:-MAX_RESULTS]:
+            stale.unlink(missing_ok=True)
+
+
+# -- background work -----------------------------------------------------------------------
+class Jobs:
+    """Report computations off the request path: quick ones (no bootstrap) and heavy
+    ones (the bootstrap) in separate threads, each key computed once per process."""
+
+    def __init__(self) -> None:
+        self.quick = ThreadPoolExecutor(1, thread_name_prefix="report-quick")
+        self.heavy = ThreadPoolExecutor(1, thread_name_prefix="report-heavy")
+        # guesses of what will be asked next: never queued before what was asked
+        self.ahead = ThreadPoolExecutor(1, thread_name_prefix="report-ahead")
+        self._running: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def submit(
+        self, key: str, work: Callable[[], dict | None], heavy: bool, ahead: bool = False
+    ) -> Future:
+        with self._lock:
+            future = self._running.get(key)
+            if future is not None:
+                return future
+            pool = self.ahead if ahead else self.heavy if heavy else self.quick
+            future = pool.submit(work)
+            self._running[key] = future
+        # outside the lock: a future already done runs its callback right here
+        future.add_done_callback(lambda f, k=key: self._forget(k, f))
+        return future
+
+    def _forget(self, key: str, future: Future) -> None:
+        with self._lock:
+            if self._running.get(key) is future:
+                del self._running[key]
+
+    @staticmethod
+    def wait(future: Future, seconds: float | None) -> dict | None:
+        """The result, or None if it takes longer than ``seconds`` (it goes on)."""
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            return None

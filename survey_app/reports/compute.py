@@ -1,0 +1,44 @@
+"""The heavy part of a report (the bootstrap) in a separate process.
+
+numpy's loops over resamples take Python's GIL often enough to starve the request
+threads of the same process (measured: a cached page took seconds while a bootstrap ran
+beside it), so heavy reports are computed by a worker process that reads the frame from
+the cache's Arrow file and writes the result file; the web process only waits on it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+_pool: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def pool() -> ProcessPoolExecutor:
+    """One worker process per web process, started on first use (spawned: no copy of
+    the web process's database connections or threads)."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+class StaleFrame(RuntimeError):
+    """The frame file was replaced (newer responses) before the worker read it."""
+
+
+def report_from_file(frame_path: str, stamp, q, selection, options) -> dict[str, Any]:
+    """The report of the frame in ``frame_path`` (the cache's Arrow file, read without
+    the open texts) for ``selection`` and ``options``; runs in the worker process."""
+    from .cache import _disk_stamp, _read_frame
+    from .services import compute_report
+
+    frame = _read_frame(Path(frame_path), texts=False)
+    if _disk_stamp(Path(frame_path)) != stamp:  # read after: a replaced file shows
+        raise StaleFrame(frame_path)
+    return compute_report(q, frame, selection, options)

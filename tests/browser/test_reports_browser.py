@@ -1,0 +1,153 @@
+"""The report pages in a real Chromium (Debian's) as a manager: every page draws its
+charts, a segment filter redraws them with the filtered n, nothing goes to another
+host, no console errors, and an open answer with markup shows as text and runs nothing.
+Screenshots go to ``tests/artifacts/``."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+from survey_app.demo import add_demo_responses
+from survey_app.extensions import db
+from survey_app.models import Response
+from survey_app.storage import responses_frame
+
+from ..conftest import HttpClient
+from .conftest import DESKTOP, PHONE, shot
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("playwright.sync_api")
+
+HOSTILE = (
+    '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> 服务太慢 slow'
+)
+PAGES = (
+    "",
+    "/service-quality",
+    "/priorities",
+    "/satisfaction",
+    "/segments",
+    "/methods",
+    "/open-text",
+)
+
+
+@pytest.fixture
+def report_site(app, live_server, make_survey, make_user, tmp_path):
+    app.config["REPORTS_CACHE"] = str(tmp_path / "cache")
+    app.extensions.pop("reports", None)
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 300, seed=3)
+    row = db.session.scalars(db.select(Response).where(Response.survey_id == survey.id)).first()
+    row.texts = {"COMPLAINT": HOSTILE}
+    db.session.commit()
+    make_user("manager", ("default",), personal=True, email="boss@example.com")
+    http = HttpClient(live_server)  # warm the report (and its bootstrap) before the browser
+    from ..conftest import csrf_token
+
+    status, _, page = http.request("/login")
+    http.request(
+        "/login",
+        {
+            "csrf_token": csrf_token(page),
+            "email": "boss@example.com",
+            "password": "correct horse battery",
+        },
+    )
+    for _ in range(600):
+        status, _, _ = http.request(f"/reports/{survey.id}/data.json")
+        if status == 200:
+            break
+        time.sleep(0.1)
+    return survey, live_server
+
+
+def sign_in(page, base):
+    page.goto(base + "/login")
+    page.fill("input[name=email]", "boss@example.com")
+    page.fill("input[name=password]", "correct horse battery")
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def watch(page, base):
+    errors, foreign = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    host = urlparse(base).netloc
+
+    def request(r):
+        if not r.url.startswith(("data:", "blob:")) and urlparse(r.url).netloc != host:
+            foreign.append(r.url)
+
+    page.on("request", request)
+    return errors, foreign
+
+
+def drawn(page) -> int:
+    page.wait_for_selector("#report-n", timeout=60_000)
+    page.wait_for_function(
+        "document.body.getAttribute('data-charts-drawn') !== null", timeout=60_000
+    )
+    return int(page.get_attribute("body", "data-charts-drawn"))
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_every_report_page_as_a_manager(report_site, new_page, viewport):
+    survey, base = report_site
+    page = new_page(viewport)
+    errors, foreign = watch(page, base)
+    sign_in(page, base)
+    name = "desktop" if viewport is DESKTOP else "phone"
+    for path in PAGES:
+        page.goto(f"{base}/reports/{survey.id}{path}")
+        assert drawn(page) > 0, path
+        assert page.locator(".plot .main-svg").count() > 0, path
+        assert page.locator("h1").count() == 1
+        shot(page, f"report-{name}-{path.strip('/') or 'overview'}")
+    assert not errors, errors
+    assert not foreign, foreign
+    assert page.evaluate("window.__pwned === undefined")
+
+
+def test_a_segment_filter_redraws_with_the_filtered_n(report_site, new_page):
+    survey, base = report_site
+    page = new_page(DESKTOP)
+    errors, foreign = watch(page, base)
+    sign_in(page, base)
+    page.goto(f"{base}/reports/{survey.id}")
+    drawn(page)
+    total = int(page.get_attribute("#report-n", "data-n"))
+    page.click("form.filters summary")
+    page.keyboard.press("Tab")  # the filters are reachable by keyboard
+    page.check("input[name=tier][value=A]")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
+    drawn(page)
+    frame = responses_frame(survey.id)
+    expected = int((frame["tier"] == "A").sum())
+    assert int(page.get_attribute("#report-n", "data-n")) == expected < total
+    plotted = page.evaluate(
+        "document.querySelector('.plot[data-chart=responses]').data[0].y.reduce((a, b) => a + b, 0)"
+    )
+    assert plotted == expected
+    shot(page, "report-filtered-tier-A")
+    assert not errors and not foreign
+
+
+def test_an_open_answer_with_markup_shows_as_text(report_site, new_page):
+    survey, base = report_site
+    page = new_page(DESKTOP)
+    errors, _ = watch(page, base)
+    sign_in(page, base)
+    page.goto(f"{base}/reports/{survey.id}/open-text?search=slow")
+    drawn(page)
+    answer = page.locator("p.answer").first
+    assert "<script>window.__pwned = 1</script>" in answer.inner_text()
+    assert page.locator("p.answer img").count() == 0
+    assert page.evaluate("window.__pwned === undefined")
+    shot(page, "report-open-text-markup")
+    assert not errors, errors

@@ -1,0 +1,59 @@
+"""The report caches' rules, without a database: which frames can be appended to, and
+background jobs computed once per key (also when one finishes at once)."""
+
+from __future__ import annotations
+
+import threading
+
+from survey_app.reports.cache import Jobs, ResultCache, Stamp
+
+
+def stamp(**changes) -> Stamp:
+    base = dict(
+        survey_id="s",
+        version_id=2,
+        version_number=1,
+        series=(2,),
+        count=10,
+        max_id=10,
+        last_completed=100.0,
+    )
+    return Stamp(**{**base, **changes})
+
+
+def test_only_added_responses_are_appended():
+    old = stamp()
+    assert stamp(count=12, max_id=12, last_completed=120.0).appendable_from(old)
+    assert not stamp(count=9, max_id=12, last_completed=120.0).appendable_from(old)  # deleted
+    assert not stamp(version_id=3, count=12).appendable_from(old)  # a new version
+    assert not stamp(series=(1, 2), count=12).appendable_from(old)
+
+
+def test_results_are_keyed_by_stamp_and_parts(tmp_path):
+    cache = ResultCache(tmp_path)
+    a = cache.key(stamp(), {"selection": "all"})
+    assert a != cache.key(stamp(count=11), {"selection": "all"})
+    assert a != cache.key(stamp(), {"selection": "tier=A"})
+    cache.write("s", a, {"n": 1})
+    assert cache.read("s", a) == {"n": 1} and cache.read("s", "other") is None
+
+
+def test_a_key_is_computed_once_and_a_finished_job_does_not_block():
+    jobs = Jobs()
+    gate, runs = threading.Event(), []
+
+    def slow():
+        runs.append(1)
+        gate.wait(5)
+        return {"done": True}
+
+    first = jobs.submit("k", slow, heavy=False)
+    assert jobs.submit("k", slow, heavy=False) is first  # in flight: the same job
+    assert jobs.wait(first, 0.05) is None
+    gate.set()
+    assert jobs.wait(first, 5) == {"done": True}
+    quick = jobs.submit("q", lambda: {"now": 1}, heavy=True)
+    quick.result(5)
+    again = jobs.submit("q", lambda: {"now": 2}, heavy=True)  # finished: a new job
+    assert jobs.wait(again, 5) == {"now": 2}
+    assert len(runs) == 1

@@ -1,0 +1,174 @@
+"""The report's charts and summary, checked through the figures' data against the
+analysis JSON (no database, no Flask)."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.data import SurveyData
+from analysis.report import build_report
+from analysis.simulate import simulate_responses
+from questionnaires import SHIPPED_DIR, load_questionnaire
+from survey_app.reports import figures, narrative, pages
+
+
+@pytest.fixture(scope="module")
+def servqual():
+    q = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
+    report = build_report(SurveyData(q, simulate_responses(q, 600, seed=2)), bootstrap=40, seed=1)
+    return q, report, pages.Labels.of(q, "en")
+
+
+def every_figure(q, report, labels):
+    for name in ("overview", "service", "priorities", "satisfaction", "segments", "methods"):
+        yield from pages.BUILDERS[name](report, q, labels, str)["charts"]
+
+
+def test_every_chart_has_titles_and_okabe_ito_colours(servqual):
+    import json
+
+    q, report, labels = servqual
+    okabe = {c.lower() for c in (*figures.PALETTE, figures.GREY, "#ffffff")}
+    charts = list(every_figure(q, report, labels))
+    assert len(charts) >= 12
+    for chart in charts:
+        fig = json.loads(chart.figure)
+        layout = fig["layout"]
+        assert layout["title"]["text"], chart.id
+        assert layout["xaxis"]["title"]["text"] or layout["yaxis"]["title"]["text"], chart.id
+        for trace in fig["data"]:
+            colours = trace.get("marker", {}).get("color", [])
+            for colour in [colours] if isinstance(colours, str) else colours:
+                assert colour.lower() in okabe, (chart.id, colour)
+
+
+def test_gap_bars_are_the_gaps_with_their_intervals(servqual):
+    q, report, labels = servqual
+    gaps = report["gaps"]
+    fig = figures.gap_bars(gaps, labels.dimensions)
+    bar = fig.data[0]
+    for label, d in zip(bar.y, gaps, strict=True):  # the name, the gap and its interval
+        g = gaps[d]
+        ci = f"[{g['gap_ci'][0]:.2f}, {g['gap_ci'][1]:.2f}]"
+        assert label == f"{labels.dimensions[d]}<br>{g['gap']:.2f} {ci}"
+    assert list(bar.x) == [gaps[d]["gap"] for d in gaps]
+    for i, d in enumerate(gaps):
+        assert bar.x[i] - bar.error_x.arrayminus[i] == pytest.approx(gaps[d]["gap_ci"][0])
+        assert bar.x[i] + bar.error_x.array[i] == pytest.approx(gaps[d]["gap_ci"][1])
+        # below zero for sure: vermillion and hatched, never colour alone
+        if gaps[d]["gap_ci"][1] < 0:
+            assert bar.marker.color[i] == figures.VERMILLION and bar.marker.pattern.shape[i] == "/"
+
+
+def test_ipa_has_intervals_on_both_axes_and_greys_unreliable_dimensions(servqual):
+    q, report, labels = servqual
+    ipa = report["importance_performance"]
+    fig = figures.ipa_matrix(ipa, labels.dimensions, {"empathy": "alpha 0.61"})
+    points = {}
+    for trace in fig.data:
+        for i, text in enumerate(trace.text):
+            points[text] = (trace, i)
+    trace, i = points["Empathy (alpha 0.61)"]
+    assert trace.marker.color == figures.GREY and trace.marker.symbol.endswith("-open")
+    for d in ("tangibles", "reliability"):
+        trace, i = points[labels.dimensions[d]]
+        v = ipa[d]
+        assert trace.x[i] - trace.error_x.arrayminus[i] == pytest.approx(v["importance_ci"][0])
+        assert trace.x[i] + trace.error_x.array[i] == pytest.approx(v["importance_ci"][1])
+        assert trace.y[i] - trace.error_y.arrayminus[i] == pytest.approx(v["performance_ci"][0])
+        assert trace.y[i] + trace.error_y.array[i] == pytest.approx(v["performance_ci"][1])
+    dims = [d for d in ipa if isinstance(ipa[d], dict) and "quadrant" in ipa[d]]
+    lines = {s.type + ("v" if s.x0 == s.x1 else "h"): s for s in fig.layout.shapes}
+    assert lines["linev"].x0 == pytest.approx(sum(ipa[d]["importance"] for d in dims) / len(dims))
+    assert lines["lineh"].y0 == pytest.approx(sum(ipa[d]["performance"] for d in dims) / len(dims))
+
+
+def test_unreliable_dimensions_are_those_under_70(servqual):
+    q, report, labels = servqual
+    changed = {**report, "reliability": dict(report["reliability"])}
+    changed["reliability"]["P_empathy"] = {**report["reliability"]["P_empathy"], "alpha": 0.61}
+    assert set(pages.unreliable_dimensions(changed, q, str)) == {"empathy"}
+    assert pages.unreliable_dimensions(report, q, str) == {}
+
+
+def test_profile_keeps_each_measures_colour_and_marker(servqual):
+    q, report, labels = servqual
+    means = {
+        d: {"expectation": g["expectation"], "perception": g["perception"]}
+        for d, g in report["gaps"].items()
+    }
+    e, p = figures.profile(means, labels.dimensions).data
+    assert (e.line.color, e.marker.symbol, e.line.dash) == (figures.ORANGE, "square", "dash")
+    assert (p.line.color, p.marker.symbol) == (figures.BLUE, "circle")
+    assert list(p.y) == [g["perception"] for g in report["gaps"].values()]
+
+
+def test_loyalty_curve_draws_the_bins_and_both_fits(servqual):
+    q, report, labels = servqual
+    loy = report["loyalty"]
+    fig = figures.loyalty_curve(loy)
+    points, linear, quadratic = fig.data
+    assert list(points.x) == [b["satisfaction"] for b in loy["bins"]]
+    assert list(points.y) == [b["mean"] for b in loy["bins"]]
+    b0, b1 = loy["linear_fit"]
+    assert linear.y[0] == pytest.approx(b0 + b1 * linear.x[0])
+    c0, c1, c2 = loy["quadratic_fit"]
+    assert quadratic.y[-1] == pytest.approx(c0 + c1 * quadratic.x[-1] + c2 * quadratic.x[-1] ** 2)
+    assert linear.line.dash != quadratic.line.dash
+
+
+def test_names_are_escaped_in_charts():
+    fig = figures.keyword_bars([("<img src=x onerror=alert(1)>", 4)], "<b>t</b>")
+    assert fig.data[0].y[0] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert fig.layout.title.text == "&lt;b&gt;t&lt;/b&gt;"
+
+
+def test_segments_trend_and_methods_charts_follow_the_json(servqual):
+    q, report, labels = servqual
+    tier = report["segments"]["tier"]["satisfaction"]
+    fig = figures.segment_means(tier, labels.groups["tier"], "t")
+    assert list(fig.data[0].x) == [tier["means"][g] for g in tier["means"]]
+    wave = report["segments"]["wave"]
+    fig = figures.wave_trend(wave["satisfaction"], wave["change"]["satisfaction"], {}, "t")
+    assert fig.layout.annotations[0].text.startswith(
+        f"{wave['change']['satisfaction'][0]['change']:+.2f}"
+    )
+    fig = figures.scree(report["efa"])
+    assert list(fig.data[0].y) == report["efa"]["eigenvalues"]
+    assert list(fig.data[1].y) == report["efa"]["parallel_threshold"]
+    fig = figures.loadings_heatmap(report["efa"], {})
+    assert [list(r) for r in fig.data[0].z] == list(report["efa"]["loadings"].values())
+
+
+def named(text, **values):
+    return text % values if values else text
+
+
+def test_the_summary_claims_only_what_the_intervals_support(servqual):
+    q, report, labels = servqual
+    sentences = narrative.summarise(report, labels.dimensions, labels.groups, "wave", named)
+    kinds = [s.kind for s in sentences]
+    assert kinds[0] == "n" and "satisfaction" in kinds and "nps" in kinds
+    for s in sentences:
+        if s.kind == "gap":
+            assert report["gaps"][s.facts["dimension"]]["gap_ci"][1] < 0
+            assert f"{-report['gaps'][s.facts['dimension']]['gap']:.2f}" in s.text
+        if s.kind == "driver":
+            low, _high = narrative.coefficient_ci(report["regression"], s.facts["dimension"])
+            assert low > 0
+        if s.kind == "segment":
+            assert s.facts["p_holm"] < 0.05
+    # an interval that crosses zero is never a claim
+    crossing = {
+        **report,
+        "gaps": {d: {**g, "gap_ci": [-0.1, 0.1]} for d, g in report["gaps"].items()},
+    }
+    reg = dict(report["regression"])
+    reg["se_hc3"] = {k: 10.0 for k in reg["se_hc3"]}
+    crossing["regression"] = reg
+    kinds = [
+        s.kind
+        for s in narrative.summarise(crossing, labels.dimensions, labels.groups, "wave", named)
+    ]
+    assert "gap" not in kinds and "no_gap" in kinds
+    assert "driver" not in kinds and "no_driver" in kinds

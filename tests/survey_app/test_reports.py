@@ -1,0 +1,370 @@
+"""The report pages, data.json and the offline file, through the app (SQLite and
+PostgreSQL). Numbers are checked against ``python -m analysis report``'s JSON of the same
+responses (the CLI on a CSV export), never against the code under test."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from survey_app.demo import add_demo_responses
+from survey_app.extensions import db
+from survey_app.models import AuditEntry
+from survey_app.storage import responses_frame
+
+from ..conftest import login_as
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = (
+    "",
+    "/service-quality",
+    "/priorities",
+    "/satisfaction",
+    "/segments",
+    "/methods",
+    "/open-text",
+)
+
+
+@pytest.fixture
+def reports_app(app, tmp_path):
+    app.config["REPORTS_CACHE"] = str(tmp_path / "reports-cache")
+    app.extensions.pop("reports", None)
+    return app
+
+
+@pytest.fixture
+def seeded(reports_app, make_survey, make_user):
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 400, seed=5)
+    manager = make_user("manager", ("default",))
+    return survey, q, manager
+
+
+def ready(client, url: str):
+    """GET ``url`` until the report is computed (a page says so while it is not)."""
+    import time
+
+    for _ in range(300):
+        response = client.get(url)
+        html = response.get_data(as_text=True)
+        if response.status_code != 200 or 'id="report-n"' in html:
+            return response
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+def ready_json(client, url: str):
+    import time
+
+    for _ in range(600):
+        response = client.get(url)
+        if response.status_code != 202:
+            return response
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never became ready")
+
+
+def cli_report(q_path: Path, frame, tmp_path: Path, *args: str) -> dict:
+    """The analysis command line's JSON on a CSV of the same responses."""
+    csv = tmp_path / "data.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "cli.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "report",
+            str(csv),
+            "-q",
+            str(q_path),
+            "--json",
+            str(out),
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    return json.loads(out.read_text())
+
+
+def test_every_page_opens_for_a_manager(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    for path in PAGES:
+        response = ready(client, f"/reports/{survey.id}{path}")
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert "data-figure=" in html, path
+        assert html.count("plotly.min.js") == 1, path
+        for _e, sub in [("o", p) for p in PAGES]:
+            assert f'href="/reports/{survey.id}{sub}"' in html
+
+
+def close(a, b, path="report"):
+    """Recursive comparison of two JSON values (floats to 1e-9 relative)."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), f"{path}: keys differ: {set(a) ^ set(b)}"
+        for k in a:
+            close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (int, float)):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-12), path
+    elif ".ids[" in path:  # the CLI reads a CSV's ids as text
+        assert str(a) == str(b), path
+    else:
+        assert a == b, path
+
+
+EXTRA = ("n", "selection", "options", "overview", "computed_at")
+
+
+def test_data_json_is_the_cli_report_of_the_selected_responses(client, seeded, tmp_path):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    response = ready_json(
+        client, f"/reports/{survey.id}/data.json?tier=A&tier=B&region=north&bootstrap=30&seed=4"
+    )
+    assert response.status_code == 200
+    data = response.get_json()
+    frame = responses_frame(survey.id, metadata=True)
+    chosen = frame[frame["tier"].isin(["A", "B"]) & (frame["region"] == "north")]
+    assert data["n"] == len(chosen) > 0
+    expected = cli_report(
+        ROOT / "questionnaires" / "servqual-22.yaml",
+        chosen,
+        tmp_path,
+        "--bootstrap",
+        "30",
+        "--seed",
+        "4",
+    )
+    close(expected, {k: v for k, v in data.items() if k not in EXTRA})
+    # the intervals the priorities page draws, on both axes, are in it
+    ipa = data["importance_performance"]["reliability"]
+    assert len(ipa["importance_ci"]) == 2 and len(ipa["performance_ci"]) == 2
+    assert data["selection"]["segments"] == {"region": ["north"], "tier": ["A", "B"]}
+
+
+def test_data_json_answers_202_with_retry_after_while_computing(client, seeded, monkeypatch):
+    from survey_app.reports import routes
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    monkeypatch.setattr(routes, "PAGE_WAIT", 0)
+    first = client.get(f"/reports/{survey.id}/data.json?bootstrap=300&seed=9")
+    assert first.status_code == 202
+    assert int(first.headers["Retry-After"]) >= 1
+    assert first.get_json()["status"] == "computing"
+    import time
+
+    for _ in range(200):
+        again = client.get(f"/reports/{survey.id}/data.json?bootstrap=300&seed=9")
+        if again.status_code == 200:
+            break
+        time.sleep(0.1)
+    assert again.status_code == 200
+    assert again.get_json()["importance_performance"]["bootstrap"]["resamples"] == 300
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("tier=Z", "not one of the choices"),
+        ("colour=red", "unknown parameter"),
+        ("bootstrap=-1", "bootstrap"),
+        ("rotation=spin", "rotation"),
+        ("from=yesterday", "not a date"),
+    ],
+)
+def test_bad_parameters_get_a_400_naming_them(client, seeded, query, message):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    response = client.get(f"/reports/{survey.id}/data.json?{query}")
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+    assert client.get(f"/reports/{survey.id}?{query}").status_code == 400
+
+
+def test_a_filter_changes_the_n_of_every_page(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    frame = responses_frame(survey.id)
+    expected = int((frame["region"] == "east").sum())
+    for path in PAGES[:-1]:
+        html = ready(client, f"/reports/{survey.id}{path}?region=east").get_data(as_text=True)
+        match = re.search(r'id="report-n" data-n="(\d+)"', html)
+        assert match and int(match.group(1)) == expected, path
+        assert 'value="east" checked' in html
+
+
+def test_new_responses_reach_the_report(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    before = ready_json(client, f"/reports/{survey.id}/data.json?bootstrap=0").get_json()["n"]
+    add_demo_responses(survey, 25, seed=99)
+    after = ready_json(client, f"/reports/{survey.id}/data.json?bootstrap=0").get_json()["n"]
+    assert after == before + 25
+
+
+def test_too_few_responses_say_so(client, reports_app, make_survey, make_user):
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 4, seed=1)
+    login_as(client, make_user("manager", ("default",)))
+    for path in PAGES[:-1]:
+        html = ready(client, f"/reports/{survey.id}{path}").get_data(as_text=True)
+        assert "Too few responses" in html and "data-figure" not in html, path
+
+
+def hostile_texts(survey):
+    from survey_app.models import Response
+
+    rows = db.session.scalars(
+        db.select(Response).where(Response.survey_id == survey.id).limit(6)
+    ).all()
+    for row in rows:
+        row.texts = {
+            "COMPLAINT": '<script>alert(1)</script><img src=x onerror="alert(2)"> 太慢 slow service'
+        }
+    db.session.commit()
+
+
+def test_open_text_keywords_for_everyone_answers_only_with_the_personal_grant(
+    client, seeded, make_user
+):
+    survey, q, manager = seeded
+    hostile_texts(survey)
+    login_as(client, manager)
+    html = ready(client, f"/reports/{survey.id}/open-text").get_data(as_text=True)
+    assert "keywords-COMPLAINT-all" in html
+    assert "onerror" not in unescape(html.split("<main", 1)[1]).split("data-figure", 1)[0]
+    assert "<script>alert" not in html and "alert(1)" not in html
+    personal = make_user("researcher", ("default",), personal=True)
+    login_as(client, personal)
+    html = ready(client, f"/reports/{survey.id}/open-text?search=slow").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert re.search(r"<p>6 answers</p>", html)
+
+
+def test_the_survey_page_links_to_the_report(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    html = client.get(f"/staff/surveys/{survey.id}").get_data(as_text=True)
+    assert f'href="/reports/{survey.id}"' in html
+
+
+def test_plotly_js_comes_from_the_installed_package_with_caching(client, seeded):
+    import plotly
+
+    response = client.get("/reports/assets/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert "immutable" in response.headers["Cache-Control"]
+    import gzip
+
+    assert gzip.decompress(response.data).decode() == plotly.offline.get_plotlyjs()
+
+
+def test_chart_downloads_and_the_offline_file_are_audited(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    client.application.config["WTF_CSRF_ENABLED"] = False
+    ok = client.post(f"/reports/{survey.id}/downloads", json={"chart": "gaps", "format": "svg"})
+    assert ok.status_code == 200
+    assert (
+        client.post(
+            f"/reports/{survey.id}/downloads", json={"chart": "gaps", "format": "exe"}
+        ).status_code
+        == 400
+    )
+    file = ready_json(client, f"/reports/{survey.id}/report.html?tier=A")
+    assert file.status_code == 200 and "attachment" in file.headers["Content-Disposition"]
+    actions = [(e.action, json.loads(e.details)) for e in db.session.scalars(db.select(AuditEntry))]
+    assert (
+        "report_chart_download",
+        {"chart": "gaps", "format": "svg", "page": "", "query": ""},
+    ) in actions
+    html_downloads = [d for a, d in actions if a == "report_download"]
+    assert html_downloads and html_downloads[0]["segments"] == {"tier": ["A"]}
+
+
+def test_flask_report_writes_one_offline_file(reports_app, seeded, tmp_path):
+    survey, q, manager = seeded
+    out = tmp_path / "report.html"
+    result = reports_app.test_cli_runner().invoke(
+        args=[
+            "report",
+            survey.id,
+            "--out",
+            str(out),
+            "--lang",
+            "zh",
+            "--where",
+            "tier=A",
+            "--bootstrap",
+            "20",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    import plotly
+
+    assert html.count(plotly.offline.get_plotlyjs()[:200]) == 1
+    markup = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # plotly.js names its site
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", markup)
+    assert html.count("<script") == 2  # plotly.js once, the page script once
+    assert "服务质量" in html and "data-figure" in html
+    entry = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "report_download")
+    ).one()
+    assert json.loads(entry.details)["segments"] == {"tier": ["A"]}
+    bad = reports_app.test_cli_runner().invoke(
+        args=["report", survey.id, "--out", str(out), "--where", "tier=Q"]
+    )
+    assert bad.exit_code == 1 and "not one of the choices" in bad.output
+
+
+def test_flask_report_prints_a_pdf_without_network(reports_app, seeded, tmp_path):
+    from survey_app.reports.offline import chromium
+
+    if chromium() is None:
+        pytest.skip("no Chromium to print with")
+    survey, q, manager = seeded
+    out, pdf = tmp_path / "r.html", tmp_path / "r.pdf"
+    result = reports_app.test_cli_runner().invoke(
+        args=["report", survey.id, "--out", str(out), "--pdf", str(pdf), "--bootstrap", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page") + data.count(b"/Type/Page") >= 3
+
+
+def test_single_segment_filters_are_computed_ahead(client, seeded):
+    import time
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    ready_json(client, f"/reports/{survey.id}/data.json?bootstrap=0")
+    choices = sum(len(i.choices) for s in q.segments for i in s.items)
+    folder = Path(client.application.config["REPORTS_CACHE"]) / survey.id / "results"
+    for _ in range(600):
+        if len(list(folder.glob("*.json"))) >= 1 + choices:
+            break
+        time.sleep(0.1)
+    assert len(list(folder.glob("*.json"))) >= 1 + choices
+    # a request for one of them is answered from the file, as the analysis would answer
+    response = client.get(f"/reports/{survey.id}/data.json?bootstrap=0&region=west")
+    assert response.status_code == 200
+    frame = responses_frame(survey.id)
+    assert response.get_json()["n"] == int((frame["region"] == "west").sum())
