@@ -69,7 +69,7 @@ class Labels:
                 if item.role == "wave":
                     wave = item.id
         for item in q.items:
-            if item.kind == "nps":
+            if item.type.recommends:
                 names[item.id] = "NPS"
         items = {}
         for column in q.columns:

@@ -367,7 +367,7 @@ def _scorers(q: Questionnaire, frame: pd.DataFrame) -> tuple[str, np.ndarray, np
         score = data.score(scale)
         third = (q.scale.max - q.scale.min) / 3
         return "satisfaction", score <= q.scale.min + third, score >= q.scale.max - third
-    nps = next((i for i in q.items if i.kind == "nps" and i.id in frame), None)
+    nps = next((i for i in q.items if i.type.recommends and i.id in frame), None)
     if nps is not None:
         values = frame[nps.id].to_numpy(float)
         return "nps", values <= 6, values >= 9
@@ -440,7 +440,7 @@ def text_rows(
         for s in data.scales
         if s.section.kind == "outcome" and s.section.role == "satisfaction"
     }
-    nps = [i.id for i in q.items if i.kind == "nps" and i.id in frame]
+    nps = [i.id for i in q.items if i.type.recommends and i.id in frame]
     segments = [i.id for s in q.segments for i in s.items if i.id in frame]
     rows = []
     for i in page:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from sqlalchemy.orm import close_all_sessions
 
 from config import TestConfig
 from questionnaires import SHIPPED_DIR, load_questionnaire, parse_questionnaire
@@ -285,6 +286,9 @@ def fresh_app(app, tmp_path):
         db.session.remove()
     yield other
     with other.app_context():
+        # a session of the commands run in it may still hold a connection: close every
+        # session before the pool goes, or psycopg warns at exit of a connection left open
+        close_all_sessions()
         db.engine.dispose()
 
 
