@@ -88,6 +88,9 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
-    JOB_FOLDER = os.path.join(tempfile.gettempdir(), "survey-test-jobs")
+    # Files of jobs and the reports' cache in folders of this test process (never the
+    # checkout's instance folder; parallel test processes do not share them)
+    JOB_FOLDER = os.path.join(tempfile.gettempdir(), f"survey-test-jobs-{os.getpid()}")
+    REPORTS_CACHE = os.path.join(tempfile.gettempdir(), f"survey-test-reports-{os.getpid()}")
     JOBS_SYNC = True  # a test that wants a background thread says so
     MAIL_SERVER = None  # a test that mails starts its own SMTP server and names it
