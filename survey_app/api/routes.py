@@ -304,7 +304,8 @@ def analysis(survey_id: str):
     started = time.perf_counter()
     try:
         selection, options = parse_parameters(g.survey.questionnaire, request.args)
-    except (SelectionError, ParameterError) as exc:
+        check_version(g.survey, selection.version)  # (the report would fail on it)
+    except (SelectionError, ParameterError, ListingError) as exc:
         abort(400, description=str(exc))
     wait = max(0.0, PAGE_WAIT - (time.perf_counter() - started))
     result = report_json(g.survey, selection, options, wait=wait)
