@@ -27,6 +27,7 @@ from ..selection import Selection
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+FILTERED_CHUNK = 5000
 
 
 class ListingError(ValueError):
@@ -126,9 +127,14 @@ def responses_page(plan: ExportPlan, after: int, limit: int) -> Page:
     metadata columns and ``answers`` {column: value} (None where unanswered)."""
     selected: list[pd.DataFrame] = []
     count = 0
-    with closing(response_frames(plan, after=after, chunk=limit + 1)) as frames:
+    selection = plan.options.selection
+    # Segment and date filters are applied to the frames read: read larger pieces then,
+    # so that a rare segment does not take one query per ``limit`` responses.
+    filtered = bool(selection.segments) or selection.since or selection.until
+    chunk = max(limit + 1, FILTERED_CHUNK) if filtered else limit + 1
+    with closing(response_frames(plan, after=after, chunk=chunk)) as frames:
         for frame in frames:
-            chosen = plan.options.selection.apply(frame)
+            chosen = selection.apply(frame)
             if len(chosen):
                 selected.append(export_chunk(plan, chosen))
                 count += len(chosen)
