@@ -614,3 +614,68 @@ def test_the_openapi_document_and_its_page(client):
         for op in operations.values():
             assert f'id="{op["operationId"]}"' in html
     assert "<script" not in html
+
+
+def test_a_form_post_cannot_submit_answers(client, servqual):
+    """Only a JSON body is read: a cross-site HTML form (urlencoded or text/plain, sent
+    without a preflight) is refused before anything is stored."""
+    for content_type in ("application/x-www-form-urlencoded", "text/plain"):
+        response = client.post(
+            "/api/v1/surveys/servqual-22/answers",
+            data='{"page": 1, "answers": {}}',
+            headers={"Content-Type": content_type},
+        )
+        assert response.status_code == 400 and "JSON" in as_json(response)["error"]
+    assert db.session.scalar(select(db.func.count()).select_from(Response)) == 0
+
+
+def test_too_many_submissions_are_429_json(other_app, servqual):
+    limited = other_app({"RATELIMIT_ENABLED": True})
+    client = limited.test_client()
+    statuses = []
+    for _ in range(125):
+        with limited.app_context():
+            response = client.post("/api/v1/surveys/servqual-22/answers", json={"key": "k1"})
+        statuses.append(response.status_code)
+    assert statuses[:120] == [400] * 120 and statuses[-1] == 429
+    body = response.get_json()
+    assert body["status"] == 429 and "too many" in body["error"]
+    assert response.headers["Retry-After"] == "60"
+
+
+def test_a_database_outage_is_503_json(client, researcher, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from survey_app.api import routes
+
+    def fail(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    token = make_token(researcher)
+    monkeypatch.setattr(routes, "within_units", fail)
+    response = client.get("/api/v1/surveys", headers=bearer(token))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert as_json(response)["status"] == 503
+
+
+def test_tokens_listed_and_revoked_on_the_command_line(app, researcher, client):
+    token = make_token(researcher, "cron job")
+    row = db.session.scalars(select(ApiToken)).one()
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["tokens", researcher.email])
+    assert listed.exit_code == 0 and "cron job" in listed.output and "active" in listed.output
+    assert token not in listed.output
+    revoked = runner.invoke(args=["revoke-token", researcher.email, str(row.id)])
+    assert revoked.exit_code == 0, revoked.output
+    assert client.get("/api/v1/surveys", headers=bearer(token)).status_code == 401
+    unknown = runner.invoke(args=["revoke-token", researcher.email, "999"])
+    assert unknown.exit_code == 1 and "no token 999" in unknown.output
+
+
+def test_the_token_decides_who_calls_not_the_session(client, make_user, servqual):
+    """A browser signed in as an admin that sends a manager's token acts as the manager."""
+    admin = make_user("admin")
+    manager = make_token(make_user("manager", ("unit-a",)))
+    login_as(client, admin)
+    response = client.get("/api/v1/surveys/servqual-22/responses", headers=bearer(manager))
+    assert response.status_code == 403
