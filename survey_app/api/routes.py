@@ -34,6 +34,7 @@ from ..surveys.services import (
     unsign_key,
 )
 from . import bp
+from .bodies import BodyError, export_arguments, json_object, submission
 from .listing import (
     ListingError,
     check_version,
@@ -171,94 +172,17 @@ def responses(survey_id: str):
 
 
 # -- exports -------------------------------------------------------------------------------
-EXPORT_FIELDS = {
-    "format": str,
-    "where": list,
-    "segments": dict,
-    "from": str,
-    "to": str,
-    "version": int,
-    "all": bool,
-    "layout": str,
-    "reverse_coded": bool,
-    "scores": bool,
-    "bom": bool,
-    "lang": str,
-    "missing_code": int,
-}
-TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", int: "a whole number"}
-TYPE_NAMES[bool] = "true or false"
-
-
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 saying why there is none."""
-    if not request.is_json:
-        abort(400, description="the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        abort(400, description="the body must be a JSON object")
-    return body
-
-
-def _checked_fields(body: dict[str, Any], fields: dict[str, type]) -> dict[str, Any]:
-    unknown = sorted(set(body) - set(fields))
-    if unknown:
-        abort(
-            400,
-            description=f"body: unknown field(s) {', '.join(unknown)} "
-            f"(fields: {', '.join(fields)})",
-        )
-    for name, value in body.items():
-        wanted = fields[name]
-        ok = value is None or (
-            isinstance(value, wanted) and (wanted is bool or not isinstance(value, bool))
-        )
-        if not ok:
-            abort(400, description=f"body field '{name}': must be {TYPE_NAMES[wanted]}")
-    return body
-
-
-def _segments(value: Any) -> dict[str, list[str]]:
-    segments: dict[str, list[str]] = {}
-    for name, codes in (value or {}).items():
-        codes = codes if isinstance(codes, list) else [codes]
-        if not all(isinstance(code, str) for code in codes):
-            abort(400, description=f"body field 'segments.{name}': give choice ids as strings")
-        segments[name] = codes
-    return segments
-
-
 @bp.post("/surveys/<sid:survey_id>/exports")
 @survey_requires("export", api=True)
 def create_export(survey_id: str):
     """Start an export with the options of the export page (audited); 202 and its id."""
     survey = g.survey
-    body = _checked_fields(json_body(), EXPORT_FIELDS)
-    if not body.get("format"):
-        abort(400, description="body field 'format': required (csv, xlsx, sav, dta, ...)")
-    where = body.get("where") or []
-    if not all(isinstance(w, str) for w in where):
-        abort(400, description="body field 'where': give a list of 'SEGMENT=CHOICE' strings")
     try:
-        check_version(survey, body.get("version"))
-        options = make_options(
-            survey.questionnaire,
-            body["format"],
-            where=where,
-            segments=_segments(body.get("segments")),
-            since=body.get("from"),
-            until=body.get("to"),
-            version=body.get("version"),
-            include_incomplete=bool(body.get("all")),
-            layout=body.get("layout") or "wide",
-            reverse_coded=bool(body.get("reverse_coded")),
-            scores=bool(body.get("scores")),
-            bom=bool(body.get("bom")),
-            lang=body.get("lang"),
-            missing_code=body.get("missing_code"),
-        )
+        arguments = export_arguments(json_object(request))
+        check_version(survey, arguments["version"])
+        options = make_options(survey.questionnaire, **arguments)
         job = start_export_job(survey, options, current_user)
-    except (ExportError, ListingError) as exc:
+    except (BodyError, ExportError, ListingError) as exc:
         db.session.rollback()
         abort(400, description=str(exc))
     db.session.refresh(job)  # as it is now (it may have run already)
@@ -318,16 +242,6 @@ def analysis(survey_id: str):
 
 
 # -- answers from kiosks and apps ----------------------------------------------------------
-SUBMIT_FIELDS = {
-    "token": str,
-    "key": str,
-    "page": int,
-    "action": str,
-    "answers": dict,
-    "lang": str,
-}
-
-
 def submission_key() -> str:
     """What the submission rate limit counts by: the response (key or invitation)."""
     body = request.get_json(silent=True) if request.is_json else None
@@ -336,49 +250,30 @@ def submission_key() -> str:
     return "api-answers:" + str(key)[:200]
 
 
-def _raw(answers: dict[str, Any]) -> dict[str, Any]:
-    """JSON answers as a form posts them: strings, or lists of strings."""
-    raw: dict[str, Any] = {}
-    for name, value in answers.items():
-        values = value if isinstance(value, list) else [value]
-        if not all(v is None or isinstance(v, (str, int, float)) for v in values):
-            abort(400, description=f"body field 'answers.{name}': give a value or a list")
-        texts = ["" if v is None else _text(v) for v in values]
-        raw[name] = texts if isinstance(value, list) else texts[0]
-    return raw
-
-
-def _text(value: str | float) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 @bp.post("/surveys/<sid:survey_id>/answers")
 @public
 @limiter.limit("120 per minute", key_func=submission_key)
 def submit(survey_id: str):
     """Submit one page of answers, as the web form does (same checks, required questions
     included), under an invitation's token or a response key the server signed."""
-    body = _checked_fields(json_body(), SUBMIT_FIELDS)
+    try:
+        asked = submission(json_object(request))
+    except BodyError as exc:
+        abort(400, description=str(exc))
     survey = load_survey(survey_id)
     if survey is None:
         abort(404, description=f"no survey {survey_id!r}")
     q = survey.questionnaire
     if survey.effective_state() != "open":
         abort(403, description=f"survey {survey.id} is {survey.effective_state()}, not open")
-    page = body.get("page")
-    if page is None:
-        abort(400, description="body field 'page': required (the page number, from 1)")
-    action = body.get("action") or "next"
-    if action not in ("next", "back"):
-        abort(400, description="body field 'action': 'next' or 'back'")
-    lang = body.get("lang") or q.languages[0]
+    lang = asked.lang or q.languages[0]
     if lang not in q.languages:
         abort(400, description=f"body field 'lang': one of {', '.join(q.languages)}")
     invitation, response = None, None
-    if body.get("token"):
+    if asked.token:
         invitation = db.session.scalars(
             select(Invitation).where(
-                Invitation.token == body["token"], Invitation.survey_id == survey.id
+                Invitation.token == asked.token, Invitation.survey_id == survey.id
             )
         ).first()
         if invitation is None:
@@ -387,8 +282,8 @@ def submit(survey_id: str):
         key = response.key if response else new_key()
     elif q.access == "invitation":
         abort(403, description=f"survey {survey.id} takes answers by invitation: send 'token'")
-    elif body.get("key"):
-        key = unsign_key(survey.id, body["key"])
+    elif asked.key:
+        key = unsign_key(survey.id, asked.key)
         if key is None:
             abort(400, description="body field 'key': not a response key this server made")
         response = find_response(survey, key=key, lock=True)
@@ -398,9 +293,9 @@ def submit(survey_id: str):
         survey,
         response=response,
         key=key,
-        page=page,
-        action=action,
-        raw=_raw(body.get("answers") or {}),
+        page=asked.page,
+        action=asked.action,
+        raw=asked.raw,
         lang=lang,
         invitation=invitation,
         locked=response is not None,
