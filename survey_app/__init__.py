@@ -129,6 +129,8 @@ def create_app(
     security.configure(app)
 
     from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .api import pages_bp as api_tokens_bp
     from .auth.routes import bp as auth_bp
     from .cli import register_cli
     from .customers.routes import bp as customers_bp
@@ -146,6 +148,8 @@ def create_app(
     app.register_blueprint(customers_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
     app.add_url_rule(
         "/favicon.ico",
         "favicon",

@@ -49,10 +49,13 @@ def register_cli(app: Flask) -> None:
         report_command,
     ):
         app.cli.add_command(command)
+    from .api.cli import COMMANDS as api_commands
     from .customers.cli import COMMANDS as customer_commands
     from .followups.cli import COMMANDS as followup_commands
 
     for command in (*customer_commands, *followup_commands):
+        app.cli.add_command(command)
+    for command in api_commands:
         app.cli.add_command(command)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
-from werkzeug.exceptions import BadRequest, NotFound, SecurityError
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound, SecurityError
 
 from .extensions import db
 
@@ -30,6 +30,28 @@ def _page(title: str, message: str, status: int):
     return render_template("error.html", title=title, message=message), status
 
 
+API_PREFIX = "/api/"
+
+
+def in_api() -> bool:
+    """Whether the request is one of the JSON API's: its errors are JSON too."""
+    return request.path.startswith(API_PREFIX)
+
+
+def json_error(status: int, message: str, headers: dict | None = None):
+    """``{"error": message, "status": status}``: what went wrong, and where."""
+    response = jsonify(error=message, status=status)
+    response.status_code = status
+    response.headers.update(headers or {})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _described(error: HTTPException, default: str) -> str:
+    described = getattr(error, "description", None)
+    return described if described and described != type(error).description else default
+
+
 def register(app: Flask) -> None:
     @app.teardown_appcontext
     def close_session(error: BaseException | None) -> None:
@@ -45,6 +67,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
+        if in_api():
+            return json_error(400, f"CSRF check failed: {error.description}")
         message = _(
             "This page was sent without a valid security token (cookies may be blocked, "
             "or the form was sent from elsewhere). Nothing was saved: please reload the "
@@ -59,6 +83,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(error):
+        if in_api():
+            return json_error(400, _described(error, f"{request.path}: malformed request"))
         described = getattr(error, "description", None)
         if not described or described == BadRequest.description:
             described = _("The request was not understood. Nothing was saved.")
@@ -66,6 +92,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(error):
+        if in_api():
+            return json_error(403, _described(error, f"{request.path}: not allowed"))
         message = _(
             "This survey is by invitation only. Please open the personal link from your invitation."
         )
@@ -73,6 +101,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(error):
+        if in_api():
+            return json_error(404, _described(error, f"{request.path}: no such resource"))
         # Views give their own (translated) reason; Werkzeug's default text is English.
         described = getattr(error, "description", None)
         if not described or described == NotFound.description:
@@ -81,10 +111,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(405)
     def method_not_allowed(error):
+        if in_api():
+            allowed = ", ".join(sorted(set(error.valid_methods or ()) - {"HEAD", "OPTIONS"}))
+            message = f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
+            return json_error(405, message, {"Allow": ", ".join(error.valid_methods or ())})
         return _page(_("Not found"), _("There is no such page."), 405)
 
     @app.errorhandler(429)
     def too_many(error):
+        if in_api():
+            message = f"{request.path}: too many requests; wait a minute and try again"
+            return json_error(429, message, {"Retry-After": "60"})
         response = render_template(
             "error.html",
             title=_("Too many attempts"),
@@ -97,6 +134,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error):
+        if in_api():
+            limit = request.max_content_length
+            message = f"{request.path}: the request body is larger than " + (
+                f"the limit of {limit} bytes" if limit else "allowed"
+            )
+            return json_error(413, message)
         return _page(_("Too much data"), _("The form sent was too large."), 413)
 
     @app.errorhandler(OperationalError)
@@ -107,6 +150,9 @@ def register(app: Flask) -> None:
         # nothing of this request was stored, and sending the page again is safe.
         safe_rollback()
         log.error("database error: %s", error.orig)
+        if in_api():
+            message = "the database is not available just now; nothing was stored: try again"
+            return json_error(503, message, {"Retry-After": "5"})
         response = render_template(
             "error.html",
             title=_("Please try again in a moment"),
@@ -120,8 +166,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error):
         safe_rollback()
+        if in_api():
+            return json_error(500, f"{request.path}: internal error; nothing was stored")
         return _page(
             _("Something went wrong"),
             _("Your earlier pages are saved. Please try again in a moment."),
             500,
         )
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(error: HTTPException):
+        """Errors without a page of their own (410, 415...): JSON in the API."""
+        if in_api() and error.code is not None:
+            return json_error(error.code, _described(error, f"{request.path}: {error.name}"))
+        return error

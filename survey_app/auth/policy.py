@@ -16,6 +16,12 @@ agent      the customers and follow-ups assigned to it
 Outcomes: an anonymous visitor is sent to the login page (the API answers 401); a
 survey or account outside the user's units is a 404, as if it did not exist; inside
 them, an action the role may not take is a 403.
+
+The JSON API (views declared with ``api=True``) knows its caller only by a personal API
+token (``Authorization: Bearer <token>``, :mod:`survey_app.api.tokens`), never by the
+session cookie: the token's account then passes the same checks as on the pages, and a
+browser's cookie alone can neither read nor change anything through the API (so the
+API needs no CSRF token).
 """
 
 from __future__ import annotations
@@ -237,19 +243,52 @@ def enforce() -> Any:
     if access.scope == "public":
         g.access_granted = True
         return None
-    if not current_user.is_authenticated:
-        if access.api:
-            return make_response(jsonify(error="authentication required"), 401)
+    if access.api:
+        problem = authenticate_bearer()
+        if problem is not None:
+            response = make_response(jsonify(error=problem, status=401), 401)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return response
+    elif not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if access.scope == "survey":
         survey_id = (request.view_args or {}).get("survey_id", "")
         survey = db.session.get(Survey, survey_id)
         if survey is None or not sees_unit(current_user, survey.unit_id):
-            abort(404)
+            abort(404, description=f"no survey {survey_id!r}" if access.api else None)
         g.survey = survey
     if not may(current_user, access.permission):
+        if access.api:
+            abort(403, description=f"the role {current_user.role} may not {access.permission}")
         abort(403)
     g.access_granted = True
+    return None
+
+
+def authenticate_bearer() -> str | None:
+    """Make the account of the request's API token the current user (the session is not
+    read); return what is wrong when there is no valid token. Each use is audited."""
+    from flask_login import AnonymousUserMixin
+
+    from ..api.tokens import find_active, note_use
+
+    g._login_user = AnonymousUserMixin()  # what Flask-Login reads instead of the session
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return (
+            "authentication required: send the header 'Authorization: Bearer <token>' "
+            "with a personal API token"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "the Authorization header must read 'Bearer <token>'"
+    row = find_active(token.strip())
+    if row is None:
+        return "the API token is not valid (unknown or revoked, or its account is disabled)"
+    g._login_user = row.user
+    g.api_token = row
+    note_use(row, request.method, request.path)
+    db.session.commit()
     return None
 
 

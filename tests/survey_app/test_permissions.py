@@ -88,6 +88,9 @@ def test_every_route_answers_as_the_policy_says(matrix_app, make_survey, make_us
     survey.unit_id = "unit-a"
     db.session.commit()
     extra = customer_and_case(survey, actors["agent"])
+    # a job and an API token that need not exist: the policy decides before the view looks
+    extra.update(job_id="no-such-job", token_id=1)
+    tokens = {name: make_token(user) for name, user in actors.items() if user is not None}
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -101,9 +104,12 @@ def test_every_route_answers_as_the_policy_says(matrix_app, make_survey, make_us
                 url = url_for(rule.endpoint, **url_values(rule, survey.id, target.id, extra))
             for name, user in actors.items():
                 client = app.test_client()
+                headers = {}
                 if user is not None:
-                    login_as(client, user)
-                response = client.open(url, method=method)
+                    login_as(client, user)  # the pages' credential...
+                    if access.api:  # ...and the API's (the session alone is refused there)
+                        headers["Authorization"] = f"Bearer {tokens[name]}"
+                response = client.open(url, method=method, headers=headers)
                 expected = expected_outcome(user, access, "unit-a")
                 got = outcome(response)
                 assert got == expected, (
@@ -112,6 +118,35 @@ def test_every_route_answers_as_the_policy_says(matrix_app, make_survey, make_us
                 )
                 checked += 1
     assert checked > 100
+
+
+def make_token(user) -> str:
+    from survey_app.api.tokens import create_token
+
+    _row, token = create_token(user, "matrix")
+    db.session.commit()
+    return token
+
+
+def test_api_routes_refuse_the_session_alone(matrix_app, make_survey, make_user):
+    """A signed-in browser's cookie is no credential for the API: 401 for every role."""
+    survey, _ = make_survey("servqual-22")
+    user = make_user("admin", email="admin-session@example.com")
+    api_rules = [
+        rule
+        for rule in matrix_app.url_map.iter_rules()
+        if rule.endpoint != "static" and access_of_rule(matrix_app, rule).api
+    ]
+    assert len(api_rules) >= 8
+    for rule in api_rules:
+        with matrix_app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **url_values(rule, survey.id, user.id, {"job_id": "x"}))
+        client = matrix_app.test_client()
+        login_as(client, user)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            assert outcome(client.open(url, method=method)) == "401", (method, url)
 
 
 def customer_and_case(survey, agent) -> dict:
