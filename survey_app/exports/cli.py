@@ -13,6 +13,7 @@ from .. import audit
 from ..auth.policy import sees_personal
 from ..cli import as_option, fail, get_survey
 from ..extensions import db
+from ..storage import version_numbers
 from .options import FORMATS, LAYOUTS, ExportError, make_options
 from .services import audit_export, plan_export, write_export
 
@@ -116,7 +117,7 @@ def export_questionnaire(survey_id: str, out: Path, version: int | None) -> None
     survey = get_survey(survey_id, "view_surveys")
     chosen = survey.current if version is None else survey.version(version)
     if chosen is None:
-        numbers = ", ".join(str(v.number) for v in survey.versions)
+        numbers = ", ".join(map(str, version_numbers(survey.id)))
         fail(f"survey {survey_id} has no version {version} (versions: {numbers})")
     try:
         with out.open("w", encoding="utf-8", newline="") as handle:

@@ -29,7 +29,7 @@ from .. import audit, jobs
 from ..auth.policy import sees_personal
 from ..extensions import db
 from ..models import Job, Survey
-from ..storage import count_responses, iter_frames, series_versions
+from ..storage import count_responses, iter_frames, series_versions, version_numbers
 from .columns import ExportColumn, codebook, export_columns, interface_text
 from .options import ExportError, ExportOptions, make_options
 from .writers import WRITERS, write_codebook
@@ -118,7 +118,7 @@ def plan_export(survey: Survey, options: ExportOptions, *, personal: bool) -> Ex
     try:
         chosen = series_versions(survey.id, wanted)
     except LookupError:
-        numbers = ", ".join(str(v.number) for v in series_versions_all(survey))
+        numbers = ", ".join(map(str, version_numbers(survey.id)))
         raise ExportError(
             f"survey {survey.id} has no version {wanted} (versions: {numbers})"
         ) from None
@@ -142,10 +142,6 @@ def plan_export(survey: Survey, options: ExportOptions, *, personal: bool) -> Ex
         total=total,
         columns=export_columns(q, scores=options.scores),
     )
-
-
-def series_versions_all(survey: Survey) -> list:
-    return list(survey.versions)
 
 
 def audit_export(plan: ExportPlan, **extra: Any) -> None:

@@ -37,7 +37,7 @@ from .. import audit
 from ..exports.columns import META_NAMES, export_columns
 from ..extensions import db
 from ..models import QuestionnaireVersion, Response, Survey
-from ..storage import decode, series_versions
+from ..storage import decode, series_versions, version_numbers
 from ..surveys.forms import message
 from ..surveys.services import initial_preset, response_values
 
@@ -170,7 +170,7 @@ class _Checker:
         self.text_columns = {c.name for c in self.q.text_columns}
         self.defaults = initial_preset(self.q, None)
         series = {v.number for v in series_versions(survey.id)}
-        self.other_series = {v.number for v in survey.versions} - series
+        self.other_series = set(version_numbers(survey.id)) - series
         self.seen: dict[str, int] = {}  # fingerprints, ids -> how often seen so far
 
     def _check_header(self, header: list[str]) -> dict[str, int]:
