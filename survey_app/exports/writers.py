@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
+from flask_babel import gettext as _
 
 from questionnaires import translate
 
@@ -203,8 +204,11 @@ class XlsxWriter(Writer):
 
         if self.rows + len(chunk) > XLSX_MAX_ROWS:
             raise ExportError(
-                f"an .xlsx sheet holds at most {XLSX_MAX_ROWS:,} rows and this export has "
-                "more: choose csv, parquet, sav or dta, or narrow it with --from/--to/--where"
+                _(
+                    "an .xlsx sheet holds at most %(rows)s rows and this export has more: "
+                    "choose csv, parquet, sav or dta, or narrow it with --from/--to/--where",
+                    rows=f"{XLSX_MAX_ROWS:,}",
+                )
             )
         lists = []
         for column in self.columns:
