@@ -482,6 +482,20 @@ def test_personal_columns_masked_without_the_grant(app, naming, tmp_path, make_u
     assert masked["PHONE"].tolist() == ["***", ""]  # masked, and blank stays blank
     assert masked["branch"].tolist() == ["", ""]  # a personal choice: left out
     assert masked["NOTE"].tolist() == ["fine", ""]  # declared not personal
+    for fmt in ("sav", "dta", "parquet", "xlsx", "jsonl"):  # masked before any writer
+        path = tmp_path / f"masked.{fmt}"
+        done = run(
+            app, "export", survey.id, "--format", fmt, "--out", path, "--as", "plain@example.com"
+        )
+        assert done.exit_code == 0, done.output
+        if fmt in ("sav", "dta"):
+            frame = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(path))[0]
+        elif fmt == "xlsx":
+            frame = pd.read_excel(path, sheet_name="data")
+        else:
+            frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_json(path, lines=True)
+        assert frame["PHONE"].tolist()[0] == "***" and frame["NOTE"].tolist()[0] == "fine"
+        assert frame["branch"].isna().all(), fmt
     run(app, "export", survey.id, "--format", "csv", "--out", out, "--as", "trusted@example.com")
     shown = read_csv(out)
     assert shown["PHONE"].tolist() == ["555 0100", ""] and shown["branch"][0] == "south"
