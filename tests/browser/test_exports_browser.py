@@ -16,10 +16,10 @@ from survey_app.demo import add_demo_responses
 from survey_app.exports import services
 from survey_app.storage import responses_frame
 
-from ..conftest import PASSWORD
 from ..survey_app.test_imports import BAD
 from .conftest import DESKTOP, PHONE, shot
 from .test_reports_browser import watch
+from .test_staff_browser import sign_in
 
 pytestmark = pytest.mark.browser
 pytest.importorskip("playwright.sync_api")
@@ -50,12 +50,16 @@ def export_site(app, live_server, make_survey, make_user, monkeypatch, tmp_path)
     jobs.wait_all(60)
 
 
-def sign_in(page, base):
-    page.goto(base + "/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+def signed_in(new_page, viewport, base: str, path: str, locale: str = "en-GB"):
+    """A page signed in as the researcher, at ``path``, which must fit the screen's
+    width; with the console errors and requests to other hosts it sees."""
+    page = new_page(viewport, locale=locale)
+    errors, foreign = watch(page, base)
+    sign_in(page, base, EMAIL)
+    page.goto(base + path)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"{path} scrolls sideways ({width} px)"
+    return page, errors, foreign
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -64,13 +68,10 @@ def test_the_export_page_shows_progress_then_downloads_the_file(
 ):
     survey, base = export_site
     name = "desktop" if viewport is DESKTOP else "phone"
-    page = new_page(viewport)
-    errors, foreign = watch(page, base)
-    sign_in(page, base)
-    page.goto(f"{base}/staff/surveys/{survey.id}/export")
+    page, errors, foreign = signed_in(
+        new_page, viewport, base, f"/staff/surveys/{survey.id}/export"
+    )
     assert page.locator("select[name=fmt] option[value=sav]").count() == 1
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], f"the page scrolls sideways ({width} px)"
     shot(page, f"export-{name}-form")
     page.select_option("select[name=fmt]", "csv")
     page.select_option("select[name=seg_tier]", ["A", "B"])
@@ -113,13 +114,10 @@ def test_the_export_page_shows_progress_then_downloads_the_file(
 def test_the_upload_page_imports_and_lists_bad_rows(export_site, new_page, viewport, tmp_path):
     survey, base = export_site
     name = "desktop" if viewport is DESKTOP else "phone"
-    page = new_page(viewport, locale="zh-CN")
-    errors, foreign = watch(page, base)
-    sign_in(page, base)
-    page.goto(f"{base}/staff/surveys/{survey.id}/import?lang=zh")
+    page, errors, foreign = signed_in(
+        new_page, viewport, base, f"/staff/surveys/{survey.id}/import?lang=zh", "zh-CN"
+    )
     assert page.locator("h1").inner_text().startswith("导入答卷")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= viewport["width"], f"the page scrolls sideways ({width} px)"
     before = len(responses_frame(survey.id, include_incomplete=True))
     bad = tmp_path / "paper.csv"
     bad.write_text(BAD, encoding="utf-8")
