@@ -6,12 +6,15 @@ The command names and their output are an interface that scripts rely on.
 from __future__ import annotations
 
 import csv
+import functools
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 from flask import Flask, g
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from sqlalchemy import select
 
@@ -57,6 +60,28 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(command)
     for command in api_commands:
         app.cli.add_command(command)
+
+
+def terminal_language() -> str:
+    """The interface language of a command's messages: Chinese when the terminal's
+    locale says so (the first of ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` that is set starts
+    with ``zh``), else the default language."""
+    from flask import current_app
+
+    value = next(filter(None, map(os.environ.get, ("LC_ALL", "LC_MESSAGES", "LANG"))), "")
+    return "zh" if value.lower().startswith("zh") else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def localized(command):
+    """Run a command with its messages in :func:`terminal_language` (put it under the
+    click decorators)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with force_locale(terminal_language()):
+            return command(*args, **kwargs)
+
+    return run
 
 
 def fail(message: str) -> None:

@@ -104,6 +104,7 @@ def _run(app: Flask, job_id: str, work: Work) -> None:
             reporter.flush()
             job = db.session.get(Job, job_id)
             job.status = "done"
+            job.done = job.total  # all its work is done, rows skipped or refused included
             job.result = outcome.result
             job.path, job.file_name = outcome.path, outcome.file_name
             job.finished_at = job.updated_at = utcnow()

@@ -95,6 +95,18 @@ def decode(q: Questionnaire, blob: bytes, texts: Mapping[str, str] | None = None
     return answers
 
 
+def version_numbers(survey_id: str) -> list[int]:
+    """The numbers of a survey's questionnaire versions, oldest first (their texts not
+    loaded)."""
+    return list(
+        db.session.scalars(
+            select(QuestionnaireVersion.number)
+            .where(QuestionnaireVersion.survey_id == survey_id)
+            .order_by(QuestionnaireVersion.number)
+        )
+    )
+
+
 def series_versions(survey_id: str, version: int | None = None) -> list[QuestionnaireVersion]:
     """The versions read together with version number ``version`` (default: the newest):
     its series of compatible versions, oldest first; the chosen one is last."""

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import click
 from flask import g
+from flask_babel import gettext as _
 
 from .. import audit
 from ..auth.policy import sees_personal
-from ..cli import as_option, fail, get_survey
+from ..cli import as_option, fail, get_survey, localized
 from ..extensions import db
+from ..storage import version_numbers
 from .options import FORMATS, LAYOUTS, ExportError, make_options
 from .services import audit_export, plan_export, write_export
 
@@ -55,6 +57,7 @@ from .services import audit_export, plan_export, write_export
     "system-missing).",
 )
 @as_option
+@localized
 def export_command(
     survey_id: str,
     fmt: str,
@@ -97,13 +100,29 @@ def export_command(
     db.session.commit()
     try:
         with click.progressbar(
-            length=max(plan.total, 1), label=f"{survey_id}: exporting", file=sys.stderr
+            length=max(plan.total, 1),
+            label=_("%(survey)s: exporting", survey=survey_id),
+            file=sys.stderr,
         ) as bar:
             rows = write_export(plan, out, progress=lambda read: bar.update(read - bar.pos))
     except (ExportError, OSError) as exc:
         fail(f"{out}: {exc}" if isinstance(exc, OSError) else str(exc))
-    unit = "columns" if options.codebook else "answers" if layout == "long" else "responses"
-    click.echo(f"{survey_id}: {rows} {unit} written to {out} ({fmt}, version {plan.version})")
+    if options.codebook:
+        done = _(
+            "%(survey)s: %(rows)s columns written to %(file)s (%(format)s, version %(version)s)"
+        )
+    elif layout == "long":
+        done = _(
+            "%(survey)s: %(rows)s answers written to %(file)s (%(format)s, version %(version)s)"
+        )
+    else:
+        done = _(
+            "%(survey)s: %(rows)s responses written to %(file)s (%(format)s, version %(version)s)"
+        )
+    click.echo(
+        done
+        % {"survey": survey_id, "rows": rows, "file": out, "format": fmt, "version": plan.version}
+    )
 
 
 @click.command("export-questionnaire")
@@ -111,13 +130,21 @@ def export_command(
 @click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--version", type=int, help="The version (default: the current one).")
 @as_option
+@localized
 def export_questionnaire(survey_id: str, out: Path, version: int | None) -> None:
     """Write a survey's questionnaire file back, exactly as it was loaded."""
     survey = get_survey(survey_id, "view_surveys")
     chosen = survey.current if version is None else survey.version(version)
     if chosen is None:
-        numbers = ", ".join(str(v.number) for v in survey.versions)
-        fail(f"survey {survey_id} has no version {version} (versions: {numbers})")
+        numbers = ", ".join(map(str, version_numbers(survey.id)))
+        fail(
+            _(
+                "survey %(survey)s has no version %(version)s (versions: %(versions)s)",
+                survey=survey_id,
+                version=version,
+                versions=numbers,
+            )
+        )
     try:
         with out.open("w", encoding="utf-8", newline="") as handle:
             handle.write(chosen.source_text)
@@ -125,4 +152,11 @@ def export_questionnaire(survey_id: str, out: Path, version: int | None) -> None
         fail(f"{out}: {exc}")
     audit.record("questionnaire.export", survey.id, {"version": chosen.number, "file": str(out)})
     db.session.commit()
-    click.echo(f"{survey_id}: version {chosen.number} written to {out}")
+    click.echo(
+        _(
+            "%(survey)s: version %(version)s written to %(file)s",
+            survey=survey_id,
+            version=chosen.number,
+            file=out,
+        )
+    )

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
 from questionnaires import Questionnaire
 
 from ..selection import Selection, SelectionError
@@ -120,33 +122,58 @@ def make_options(
     """Check every option against ``q`` (the survey's current questionnaire; a
     ``version`` is checked again by the export); raises :class:`ExportError`."""
     if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+        raise ExportError(
+            _("unknown format %(given)r (formats: %(known)s)", given=fmt, known=", ".join(FORMATS))
+        )
     if layout not in LAYOUTS:
-        raise ExportError(f"unknown layout {layout!r} (layouts: {', '.join(LAYOUTS)})")
+        raise ExportError(
+            _(
+                "unknown layout %(given)r (layouts: %(known)s)",
+                given=layout,
+                known=", ".join(LAYOUTS),
+            )
+        )
     if layout == "long" and fmt in CODEBOOK_FORMATS:
         layout = "wide"  # a codebook describes the variables, whatever the layout
     if lang is not None and lang not in q.languages:
         raise ExportError(
-            f"--lang {lang}: the questionnaire has the languages {', '.join(q.languages)}"
+            _(
+                "--lang %(lang)s: the questionnaire has the languages %(languages)s",
+                lang=lang,
+                languages=", ".join(q.languages),
+            )
         )
     if bom and fmt != "csv":
-        raise ExportError("--bom is for CSV files (a byte-order mark for Excel)")
+        raise ExportError(_("--bom is for CSV files (a byte-order mark for Excel)"))
     code = None
     if missing_code not in (None, ""):
         if fmt not in ("sav", "dta", *CODEBOOK_FORMATS):
-            raise ExportError("--missing-code is for SPSS and Stata files")
+            raise ExportError(_("--missing-code is for SPSS and Stata files"))
         try:
             code = int(missing_code)
         except (TypeError, ValueError):
-            raise ExportError(f"--missing-code {missing_code!r}: not a whole number") from None
+            raise ExportError(
+                _("--missing-code %(given)r: not a whole number", given=missing_code)
+            ) from None
         low, high = MISSING_CODE_RANGE
         if not low <= code <= high:
-            raise ExportError(f"--missing-code {code}: must lie within {low}..{high}")
+            raise ExportError(
+                _(
+                    "--missing-code %(code)s: must lie within %(low)s..%(high)s",
+                    code=code,
+                    low=low,
+                    high=high,
+                )
+            )
         clash = _answer_with_code(q, code)
         if clash:
             raise ExportError(
-                f"--missing-code {code}: it is a valid answer to {clash}; choose a code that "
-                "no question uses (such as -9 or 99)"
+                _(
+                    "--missing-code %(code)s: it is a valid answer to %(column)s; choose a code "
+                    "that no question uses (such as -9 or 99)",
+                    code=code,
+                    column=clash,
+                )
             )
     pairs = [p for p in where]
     for name, values in (segments or {}).items():

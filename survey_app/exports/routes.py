@@ -15,6 +15,7 @@ from .. import audit, jobs
 from ..auth.policy import may, requires, sees_personal, sees_unit, survey_requires
 from ..extensions import db
 from ..models import Job, Survey
+from ..storage import version_numbers
 from . import bp
 from .forms import export_form
 from .options import MEDIA_TYPES, ExportError, make_options
@@ -42,7 +43,7 @@ def export(survey_id: str):
     survey = g.survey
     q = survey.questionnaire
     lang = str(get_locale())
-    versions = [v.number for v in survey.versions]
+    versions = version_numbers(survey.id)
     form = export_form(q, versions, lang)
     problem = None
     if form.validate_on_submit():

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 
 from analysis.data import SurveyData
 from questionnaires import Questionnaire
@@ -29,7 +31,7 @@ from .. import audit, jobs
 from ..auth.policy import sees_personal
 from ..extensions import db
 from ..models import Job, Survey
-from ..storage import count_responses, iter_frames, series_versions
+from ..storage import count_responses, iter_frames, series_versions, version_numbers
 from .columns import ExportColumn, codebook, export_columns, interface_text
 from .options import ExportError, ExportOptions, make_options
 from .writers import WRITERS, write_codebook
@@ -118,16 +120,25 @@ def plan_export(survey: Survey, options: ExportOptions, *, personal: bool) -> Ex
     try:
         chosen = series_versions(survey.id, wanted)
     except LookupError:
-        numbers = ", ".join(str(v.number) for v in series_versions_all(survey))
+        numbers = ", ".join(map(str, version_numbers(survey.id)))
         raise ExportError(
-            f"survey {survey.id} has no version {wanted} (versions: {numbers})"
+            _(
+                "survey %(survey)s has no version %(version)s (versions: %(versions)s)",
+                survey=survey.id,
+                version=wanted,
+                versions=numbers,
+            )
         ) from None
     target = chosen[-1]
     q = target.questionnaire
     if options.lang is not None and options.lang not in q.languages:
         raise ExportError(
-            f"--lang {options.lang}: version {target.number} has the languages "
-            f"{', '.join(q.languages)}"
+            _(
+                "--lang %(lang)s: version %(version)s has the languages %(languages)s",
+                lang=options.lang,
+                version=target.number,
+                languages=", ".join(q.languages),
+            )
         )
     total = count_responses(
         survey.id, version=wanted, include_incomplete=options.selection.include_incomplete
@@ -142,10 +153,6 @@ def plan_export(survey: Survey, options: ExportOptions, *, personal: bool) -> Ex
         total=total,
         columns=export_columns(q, scores=options.scores),
     )
-
-
-def series_versions_all(survey: Survey) -> list:
-    return list(survey.versions)
 
 
 def audit_export(plan: ExportPlan, **extra: Any) -> None:
@@ -175,7 +182,12 @@ def start_export_job(survey: Survey, options: ExportOptions, user: Any) -> Job:
         "export",
         survey,
         user,
-        {"args": options.to_args(), "personal": personal, "describe": options.describe()},
+        {
+            "args": options.to_args(),
+            "personal": personal,
+            "describe": options.describe(),
+            "lang": str(get_locale()),  # of the job's messages (the page's language)
+        },
         total=plan.total,
     )
     db.session.flush()
@@ -188,10 +200,11 @@ def start_export_job(survey: Survey, options: ExportOptions, user: Any) -> Job:
 def run_export_job(job: Job, progress: Progress) -> jobs.Outcome:
     """The work of an export job: the same plan again, written to the jobs' folder."""
     survey = db.session.get(Survey, job.survey_id)
-    options = make_options(survey.questionnaire, **job.options["args"])
-    plan = plan_export(survey, options, personal=job.options["personal"])
-    path = jobs.folder("export") / f"{job.id}.{options.extension}"
-    rows = write_export(plan, path, progress)
+    with force_locale(job.options.get("lang", "en")):
+        options = make_options(survey.questionnaire, **job.options["args"])
+        plan = plan_export(survey, options, personal=job.options["personal"])
+        path = jobs.folder("export") / f"{job.id}.{options.extension}"
+        rows = write_export(plan, path, progress)
     return jobs.Outcome({"rows": rows, "version": plan.version}, str(path), plan.file_name)
 
 

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 import click
+from flask_babel import gettext as _
 
-from ..cli import as_option, fail, get_survey
+from ..cli import as_option, fail, get_survey, localized
 from ..extensions import db
 from .services import ImportFileError, count_rows, import_responses
 
@@ -21,6 +22,7 @@ from .services import ImportFileError, count_rows, import_responses
     help="Store the good rows even if some are bad (default: nothing unless every row is good).",
 )
 @as_option
+@localized
 def import_responses_command(survey_id: str, path: Path, allow_partial: bool) -> None:
     """Import responses from a CSV or XLSX file with the columns of an export.
 
@@ -29,11 +31,13 @@ def import_responses_command(survey_id: str, path: Path, allow_partial: bool) ->
     """
     survey = get_survey(survey_id, "edit_questionnaire")
     if not path.is_file():
-        fail(f"{path}: no such file")
+        fail(_("%(file)s: no such file", file=path))
     try:
-        total = count_rows(path)
+        total = count_rows(path, str(path))
         with click.progressbar(
-            length=max(2 * total, 1), label=f"{survey_id}: importing", file=sys.stderr
+            length=max(2 * total, 1),
+            label=_("%(survey)s: importing", survey=survey_id),
+            file=sys.stderr,
         ) as bar:
             result = import_responses(
                 survey,
@@ -49,10 +53,19 @@ def import_responses_command(survey_id: str, path: Path, allow_partial: bool) ->
         click.echo(problem.describe(str(path)), err=True)
     if not result.applied:
         fail(
-            f"{result.bad_rows} of {result.rows} rows are bad; nothing was imported (fix them, "
-            "or give --allow-partial to import the good rows only)"
+            _(
+                "%(bad)s of %(rows)s rows are bad; nothing was imported (fix them, or give "
+                "--allow-partial to import the good rows only)",
+                bad=result.bad_rows,
+                rows=result.rows,
+            )
         )
-    line = f"{survey_id}: {result.imported} responses imported, {result.duplicates} already there"
+    line = _(
+        "%(survey)s: %(imported)s responses imported, %(duplicates)s already there",
+        survey=survey_id,
+        imported=result.imported,
+        duplicates=result.duplicates,
+    )
     if result.bad_rows:
-        line += f", {result.bad_rows} bad rows left out (listed above)"
+        line += _(", %(bad)s bad rows left out (listed above)", bad=result.bad_rows)
     click.echo(line)

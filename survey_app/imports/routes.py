@@ -7,7 +7,7 @@ import csv
 from pathlib import Path
 
 from flask import g, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -90,7 +90,8 @@ def run_import_job(job: Job, progress) -> jobs.Outcome:
     try:
         survey = db.session.get(Survey, job.survey_id)
         try:
-            rows = count_rows(upload, name)
+            with force_locale(job.options.get("lang", "en")):
+                rows = count_rows(upload, name)
             db.session.execute(
                 update(Job).where(Job.id == job.id).values(total=2 * rows, updated_at=utcnow())
             )

@@ -21,12 +21,14 @@ import logging
 import pickle
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import insert, select
 
 from questionnaires import Questionnaire
@@ -37,7 +39,7 @@ from .. import audit
 from ..exports.columns import META_NAMES, export_columns
 from ..extensions import db
 from ..models import QuestionnaireVersion, Response, Survey
-from ..storage import decode, series_versions
+from ..storage import decode, series_versions, version_numbers
 from ..surveys.forms import message
 from ..surveys.services import initial_preset, response_values
 
@@ -98,30 +100,87 @@ def read_rows(path: Path, name: str | None = None) -> Iterator[tuple[int, list[s
         return _xlsx_rows(path, name)
     if suffix in (".csv", ".txt", ""):
         return _csv_rows(path, name)
-    raise ImportFileError(f"{name}: not a CSV or XLSX file (give a .csv or .xlsx file)")
+    raise ImportFileError(
+        _("%(file)s: not a CSV or XLSX file (give a .csv or .xlsx file)", file=name)
+    )
 
 
 def _csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
+    """The records of a CSV file. A file that ends inside a quoted cell, or inside a
+    row that has fewer cells than the header, was cut short (an upload or a copy that
+    stopped): it is refused as a whole rather than read as a row of blank answers."""
+    with path.open("rb") as raw:
+        size = raw.seek(0, 2)
+        raw.seek(max(size - 1, 0))
+        ends_with_newline = raw.read(1) in (b"\n", b"\r")
+    line, width = 0, 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            yield from enumerate(csv.reader(handle, strict=True), start=1)
+            previous = None
+            for line, cells in enumerate(csv.reader(handle, strict=True), start=1):
+                if previous is not None:
+                    yield previous
+                width = width or len(cells)
+                previous = (line, cells)
+            if previous is not None:
+                if not ends_with_newline and line > 1 and len(previous[1]) < width:
+                    raise ImportFileError(
+                        _(
+                            "%(file)s, line %(line)s: the file ends inside this row (%(cells)s "
+                            "of %(columns)s cells): it looks cut short; nothing was imported",
+                            file=name,
+                            line=line,
+                            cells=len(previous[1]),
+                            columns=width,
+                        )
+                    )
+                yield previous
     except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{name}: not UTF-8 text ({exc}); save it as CSV UTF-8") from None
+        raise ImportFileError(
+            _("%(file)s: not UTF-8 text (%(error)s); save it as CSV UTF-8", file=name, error=exc)
+        ) from None
     except csv.Error as exc:
-        raise ImportFileError(f"{name}: not a valid CSV file ({exc})") from None
+        if "unexpected end of data" in str(exc):
+            raise ImportFileError(
+                _(
+                    "%(file)s, line %(line)s: the file ends inside a quoted cell: it looks cut "
+                    "short; nothing was imported",
+                    file=name,
+                    line=line + 1,
+                )
+            ) from None
+        raise ImportFileError(
+            _(
+                "%(file)s, line %(line)s: not a valid CSV file (%(error)s)",
+                file=name,
+                line=line + 1,
+                error=exc,
+            )
+        ) from None
 
 
 def _xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    def unreadable(exc: Exception) -> ImportFileError:
+        return ImportFileError(
+            _(
+                "%(file)s: not a readable XLSX file, or a damaged or incomplete one (%(error)s)",
+                file=name,
+                error=exc,
+            )
+        )
+
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl errors alike
-        raise ImportFileError(f"{name}: not a readable XLSX file ({exc})") from None
+        raise unreadable(exc) from None
     try:
         sheet = book["data"] if "data" in book.sheetnames else book.worksheets[0]
         for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield line, [_cell_text(v) for v in values]
+    except Exception as exc:  # a sheet damaged past its start
+        raise unreadable(exc) from None
     finally:
         book.close()
 
@@ -170,7 +229,7 @@ class _Checker:
         self.text_columns = {c.name for c in self.q.text_columns}
         self.defaults = initial_preset(self.q, None)
         series = {v.number for v in series_versions(survey.id)}
-        self.other_series = {v.number for v in survey.versions} - series
+        self.other_series = set(version_numbers(survey.id)) - series
         self.seen: dict[str, int] = {}  # fingerprints, ids -> how often seen so far
 
     def _check_header(self, header: list[str]) -> dict[str, int]:
@@ -181,29 +240,52 @@ class _Checker:
         for i, name in enumerate(header):
             name = name.strip()
             if name in positions:
-                raise ImportFileError(f"{self.source}, line 1: the column {name} appears twice")
+                raise ImportFileError(
+                    _(
+                        "%(file)s, line 1: the column %(column)s appears twice",
+                        file=self.source,
+                        column=name,
+                    )
+                )
             if name not in known and name not in scores and name != "":
                 hint = difflib.get_close_matches(name, sorted(known), n=1)
-                suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+                suggestion = _(" (did you mean %(name)s?)", name=hint[0]) if hint else ""
                 raise ImportFileError(
-                    f"{self.source}, line 1, column {name or i + 1}: not a column of "
-                    f"{q.id}{suggestion}; the columns are those of an export "
-                    f"({q.columns[0].name}, ..., {', '.join(META_NAMES)})"
+                    _(
+                        "%(file)s, line 1, column %(column)s: not a column of %(survey)s"
+                        "%(suggestion)s; the columns are those of an export (%(first)s, ..., "
+                        "%(meta)s)",
+                        file=self.source,
+                        column=name or i + 1,
+                        survey=q.id,
+                        suggestion=suggestion,
+                        first=q.columns[0].name,
+                        meta=", ".join(META_NAMES),
+                    )
                 )
             if name in known:
                 positions[name] = i
         if not any(c.name in positions for c in q.columns):
             raise ImportFileError(
-                f"{self.source}, line 1: none of the questionnaire's columns is in the file "
-                f"(such as {q.columns[0].name})"
+                _(
+                    "%(file)s, line 1: none of the questionnaire's columns is in the file "
+                    "(such as %(first)s)",
+                    file=self.source,
+                    first=q.columns[0].name,
+                )
             )
         for slot in q.slots:
             present = [c.name for c in slot.columns if c.name in positions]
             if present and len(present) < len(slot.columns):
                 missing = [c.name for c in slot.columns if c.name not in positions]
                 raise ImportFileError(
-                    f"{self.source}, line 1: the columns of {slot.name} come together; "
-                    f"missing: {', '.join(missing)}"
+                    _(
+                        "%(file)s, line 1: the columns of %(question)s come together; "
+                        "missing: %(missing)s",
+                        file=self.source,
+                        question=slot.name,
+                        missing=", ".join(missing),
+                    )
                 )
         return positions
 
@@ -213,7 +295,7 @@ class _Checker:
         if len(cells) > len(self.columns) and any(
             c.strip() for c in cells[max(self.columns.values()) + 1 :]
         ):
-            problems.append(RowProblem(line, "", "more cells than the header has columns"))
+            problems.append(RowProblem(line, "", _("more cells than the header has columns")))
         values = {name: (cells[i] if i < len(cells) else "") for name, i in self.columns.items()}
         values = {k: (v if k in self.text_columns else v.strip()) for k, v in values.items()}
         meta = self._meta(line, values, problems)
@@ -246,8 +328,12 @@ class _Checker:
                     RowProblem(
                         line,
                         column,
-                        f"answered, but this question is only asked when {condition.column} "
-                        f"{_condition_text(condition)}",
+                        _(
+                            "answered, but this question is only asked when %(column)s "
+                            "%(condition)s",
+                            column=condition.column,
+                            condition=_condition_text(condition),
+                        ),
                     )
                 )
         if problems or meta is None:
@@ -260,38 +346,60 @@ class _Checker:
         lang = values.get("lang", "") or self.q.languages[0]
         if lang not in self.q.languages:
             problems.append(
-                RowProblem(line, "lang", f"{lang!r} is not one of {', '.join(self.q.languages)}")
+                RowProblem(
+                    line,
+                    "lang",
+                    _(
+                        "%(given)r is not one of %(choices)s",
+                        given=lang,
+                        choices=", ".join(self.q.languages),
+                    ),
+                )
             )
         complete_text = values.get("complete", "").lower()
         complete = True
         if complete_text in FALSE:
             complete = False
         elif complete_text and complete_text not in TRUE:
-            problems.append(RowProblem(line, "complete", f"{complete_text!r} is not true or false"))
+            problems.append(
+                RowProblem(
+                    line, "complete", _("%(given)r is not true or false", given=complete_text)
+                )
+            )
         started = _moment(line, "started_at", values.get("started_at", ""), problems)
         submitted = _moment(line, "submitted_at", values.get("submitted_at", ""), problems)
         if submitted is not None and not complete:
             problems.append(
-                RowProblem(line, "submitted_at", "an incomplete response has no submission time")
+                RowProblem(line, "submitted_at", _("an incomplete response has no submission time"))
             )
         response_id = None
         text = values.get("response_id", "")
         if text:
             if not text.isdigit() or not 0 < int(text) <= MAX_RESPONSE_ID:
-                problems.append(RowProblem(line, "response_id", f"{text!r} is not a response id"))
+                problems.append(
+                    RowProblem(line, "response_id", _("%(given)r is not a response id", given=text))
+                )
             else:
                 response_id = int(text)
         version = values.get("version", "")
         if version:
             if not version.isdigit():
-                problems.append(RowProblem(line, "version", f"{version!r} is not a version number"))
+                problems.append(
+                    RowProblem(
+                        line, "version", _("%(given)r is not a version number", given=version)
+                    )
+                )
             elif int(version) in self.other_series:
                 problems.append(
                     RowProblem(
                         line,
                         "version",
-                        f"answers given under version {version} are read differently by the "
-                        f"current version {self.version.number}; they cannot be imported into it",
+                        _(
+                            "answers given under version %(version)s are read differently by "
+                            "the current version %(current)s; they cannot be imported into it",
+                            version=version,
+                            current=self.version.number,
+                        ),
                     )
                 )
         if len(problems) > bad:
@@ -305,7 +413,11 @@ class _Checker:
         if row.response_id is not None:
             key = f"id:{row.response_id}"
             if key in self.seen:
-                reason = f"response id {row.response_id} is also on line {self.seen[key]}"
+                reason = _(
+                    "response id %(id)s is also on line %(line)s",
+                    id=row.response_id,
+                    line=self.seen[key],
+                )
                 return [RowProblem(row.line, "response_id", reason)]
             self.seen[key] = row.line
             row.ref = key
@@ -342,15 +454,15 @@ def _reason(problem: Problem, given: Any) -> str:
 
 def _condition_text(condition) -> str:
     if condition.in_ is not None:
-        return "is one of " + ", ".join(map(str, condition.in_))
+        return _("is one of %(values)s", values=", ".join(map(str, condition.in_)))
     if condition.equals is not None:
-        return f"is {condition.equals}"
+        return _("is %(value)s", value=condition.equals)
     parts = []
     if condition.min is not None:
-        parts.append(f"at least {condition.min:g}")
+        parts.append(_("at least %(value)s", value=f"{condition.min:g}"))
     if condition.max is not None:
-        parts.append(f"at most {condition.max:g}")
-    return "is " + " and ".join(parts)
+        parts.append(_("at most %(value)s", value=f"{condition.max:g}"))
+    return _("is %(value)s", value=_(" and ").join(parts))
 
 
 def _moment(line: int, column: str, text: str, problems: list[RowProblem]) -> datetime | None:
@@ -361,7 +473,9 @@ def _moment(line: int, column: str, text: str, problems: list[RowProblem]) -> da
     except ValueError:
         problems.append(
             RowProblem(
-                line, column, f"{text!r} is not a date and time (such as 2026-03-01T10:15:00Z)"
+                line,
+                column,
+                _("%(given)r is not a date and time (such as 2026-03-01T10:15:00Z)", given=text),
             )
         )
         return None
@@ -379,17 +493,17 @@ def import_responses(
     name: str | None = None,
     allow_partial: bool = False,
     progress: Progress | None = None,
-    lang: str = "en",
+    lang: str | None = None,
 ) -> ImportResult:
     """Check every row of the file, then store the good ones (all of them or nothing,
     unless ``allow_partial``). Audited; commits what it stores. ``progress`` gets the
     rows checked, then the rows checked plus stored (out of twice the rows); problems
-    are described in ``lang``.
+    are described in ``lang`` (default: the current locale's language).
 
     Between the passes the good rows wait in a temporary file, ready to insert; in
     memory only their references (about 150 bytes a row).
     """
-    with force_locale(lang):
+    with force_locale(lang) if lang else nullcontext():
         return _import(survey, path, name or path.name, allow_partial, progress)
 
 
@@ -400,7 +514,7 @@ def _import(
     rows = read_rows(path, source)
     first = next(rows, None)
     if first is None:
-        raise ImportFileError(f"{source}: the file is empty")
+        raise ImportFileError(_("%(file)s: the file is empty", file=source))
     checker = _Checker(survey, first[1], source)
     good: dict[int, tuple[str, str | None]] = {}  # line -> (reference, content digest)
     with tempfile.TemporaryFile() as checked:  # the good rows, ready to insert
@@ -516,9 +630,12 @@ def _already_stored(
                 RowProblem(
                     line,
                     "response_id",
-                    f"response {response.id} of this survey has other answers; an import "
-                    "never changes stored responses (leave response_id blank to add this row "
-                    "as a new response)",
+                    _(
+                        "response %(id)s of this survey has other answers; an import never "
+                        "changes stored responses (leave response_id blank to add this row as "
+                        "a new response)",
+                        id=response.id,
+                    ),
                 )
             )
             result.bad_rows += 1

@@ -109,6 +109,21 @@ def test_csv_has_the_questionnaire_columns_then_the_metadata(app, servqual, tmp_
     assert third["COMPLAINT_RESOLVED"] == "" and third["COMPLAINT"] == ""
 
 
+def test_segments_set_by_invitations_are_exported(app, client, make_survey, tmp_path):
+    from .test_invitations import take_all
+
+    survey, q = make_survey("servqual-22")
+    invited = run(app, "invite", survey.id, "--set", "tier=B", "--set", "region=west")
+    assert invited.exit_code == 0, invited.output
+    path = invited.output.split()[0].removeprefix("http://survey.test")
+    take_all(client, path, q, frozenset({"tier", "region", "wave"}))  # never asked
+    frame = read_csv(export(app, tmp_path, survey.id, "csv"))
+    assert frame[["tier", "region", "wave"]].values.tolist() == [["B", "west", "2026H2"]]
+    assert frame["complete"].tolist() == ["true"]
+    labels, meta = pyreadstat.read_sav(str(export(app, tmp_path, survey.id, "sav")))
+    assert meta.variable_value_labels["tier"][labels["tier"][0]] == "B (regular)"
+
+
 def test_every_export_is_audited(app, servqual, tmp_path):
     survey, _q, _ = servqual
     export(app, tmp_path, survey.id, "sav", "--where", "tier=A")
@@ -467,6 +482,20 @@ def test_personal_columns_masked_without_the_grant(app, naming, tmp_path, make_u
     assert masked["PHONE"].tolist() == ["***", ""]  # masked, and blank stays blank
     assert masked["branch"].tolist() == ["", ""]  # a personal choice: left out
     assert masked["NOTE"].tolist() == ["fine", ""]  # declared not personal
+    for fmt in ("sav", "dta", "parquet", "xlsx", "jsonl"):  # masked before any writer
+        path = tmp_path / f"masked.{fmt}"
+        done = run(
+            app, "export", survey.id, "--format", fmt, "--out", path, "--as", "plain@example.com"
+        )
+        assert done.exit_code == 0, done.output
+        if fmt in ("sav", "dta"):
+            frame = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(path))[0]
+        elif fmt == "xlsx":
+            frame = pd.read_excel(path, sheet_name="data")
+        else:
+            frame = pd.read_parquet(path) if fmt == "parquet" else pd.read_json(path, lines=True)
+        assert frame["PHONE"].tolist()[0] == "***" and frame["NOTE"].tolist()[0] == "fine"
+        assert frame["branch"].isna().all(), fmt
     run(app, "export", survey.id, "--format", "csv", "--out", out, "--as", "trusted@example.com")
     shown = read_csv(out)
     assert shown["PHONE"].tolist() == ["555 0100", ""] and shown["branch"][0] == "south"
@@ -534,6 +563,35 @@ def test_incompatible_versions_are_never_mixed(app, make_survey, tmp_path):
     t1 = {b["version"]: next(e for e in b["columns"] if e["name"] == "T1") for b in (book, book1)}
     assert (t1[2]["reverse"], t1[1]["reverse"]) == (True, False)
     assert book["versions"] == [2] and book1["versions"] == [1]
+
+
+def test_reports_read_an_incompatible_version_only_when_asked(
+    app, make_survey, make_user, tmp_path
+):
+    from ..conftest import login_as
+    from .test_reports import ready_json
+
+    app.config["REPORTS_CACHE"] = str(tmp_path / "reports-cache")
+    app.extensions.pop("reports", None)
+    survey, q = make_survey("servperf-short")
+    for value in (2, 3):
+        record_response(survey, {c.name: value for c in q.columns if c.kind == "scale"})
+    db.session.commit()
+    text = (SHIPPED_DIR / "servperf-short.yaml").read_text()
+    path = tmp_path / "servperf-short.yaml"
+    path.write_text(  # T1 reverse-keyed: its stored answers would be read differently
+        text.replace("zh: 我们使用的设备很先进。}}", "zh: 我们使用的设备很先进。}, reverse: true}")
+    )
+    assert run(app, "load-questionnaire", path, "--allow-incompatible").exit_code == 0
+    survey = db.session.merge(survey)
+    db.session.refresh(survey)
+    record_response(survey, {c.name: 5 for c in q.columns if c.kind == "scale"})
+    db.session.commit()
+    client = app.test_client()
+    login_as(client, make_user("manager", ("default",)))
+    current = ready_json(client, f"/reports/{survey.id}/data.json").get_json()
+    old = ready_json(client, f"/reports/{survey.id}/data.json?version=1").get_json()
+    assert (current["n"], old["n"]) == (1, 2)  # never 3: the versions are not mixed
 
 
 def test_compatible_versions_are_exported_together(app, make_survey, tmp_path):

@@ -73,6 +73,8 @@ def test_bad_rows_are_listed_on_the_page(app, researcher_client):
     job = db.session.scalars(select(Job)).one()
     page = client.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
     assert "Nothing was imported: 3 of 5 rows are bad." in page
+    assert job.done == job.total == 10  # the job is over: its bar is full
+    assert '<span class="job-percent">100</span>%' in page
     assert "<td>3</td><td><code>tier</code></td><td>&#39;Z&#39;: Not a valid choice.</td>" in page
     assert "<td>5</td><td><code></code></td><td>more cells than the header has columns</td>" in page
     report = client.get(f"/staff/jobs/{job.id}/file")
@@ -129,6 +131,19 @@ def test_a_file_that_cannot_be_read_fails_the_job_with_its_reason(app, researche
     assert "not a column of servqual-22" in client.get(f"/staff/jobs/{job.id}").get_data(
         as_text=True
     )
+
+
+def test_an_upload_cut_short_fails_the_job_and_stores_nothing(app, researcher_client):
+    survey, client = researcher_client
+    upload(client, survey.id, b"P_TA1,NPS,tier\n5,9,A\n3,4", allow_partial="y")
+    job = db.session.scalars(select(Job)).one()
+    assert job.status == "failed" and responses() == 0
+    page = client.get(f"/staff/jobs/{job.id}").get_data(as_text=True)
+    assert (
+        "paper.csv, line 3: the file ends inside this row (2 of 3 cells): it looks cut short; "
+        "nothing was imported" in page
+    )
+    assert not Path(job.options["upload"]).exists()
 
 
 def test_roles_that_may_not_import(app, make_survey, make_user):

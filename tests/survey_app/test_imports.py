@@ -262,6 +262,70 @@ def test_unreadable_files_are_refused(app, servqual, tmp_path):
     assert "not a CSV or XLSX file" in run(app, "import-responses", survey.id, other).output
 
 
+@pytest.mark.parametrize(
+    ("cut", "words"),
+    [
+        (-4, "line 4: the file ends inside this row (6 of 8 cells): it looks cut short"),
+        (-30, "line 3: the file ends inside a quoted cell: it looks cut short"),
+    ],
+    ids=["inside-a-row", "inside-a-quoted-cell"],
+)
+def test_a_file_cut_short_is_refused_and_nothing_is_stored(app, servqual, tmp_path, cut, words):
+    survey, _q = servqual
+    whole = (
+        f"{HEADER}\n5,6,7,9,yes,4,A,More staff\n"
+        '3,,,,no,,B,"a long comment\nover two lines, cut"\n'
+        "4,5,6,7,no,,C,\n"
+    ).encode()
+    path = tmp_path / "cut.csv"
+    path.write_bytes(whole[:cut])
+    for partial in ((), ("--allow-partial",)):
+        result = run(app, "import-responses", survey.id, path, *partial)
+        assert result.exit_code == 1, result.output
+        assert f"error: {path}, {words}; nothing was imported" in result.stderr
+        assert count() == 0
+    path.write_bytes(whole[: whole.index(b"\n3,") + 1])  # cut at the end of a line: readable
+    assert "1 responses imported" in run(app, "import-responses", survey.id, path).stdout
+
+
+def test_a_damaged_xlsx_file_is_refused_and_nothing_is_stored(app, servqual, tmp_path):
+    from openpyxl import Workbook
+
+    survey, _q = servqual
+    book = Workbook()
+    book.active.append(["P_TA1", "NPS"])
+    for n in range(200):
+        book.active.append([5, n % 11])
+    book.save(tmp_path / "whole.xlsx")
+    whole = (tmp_path / "whole.xlsx").read_bytes()
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(whole[: len(whole) // 2])  # an upload that stopped half-way
+    result = run(app, "import-responses", survey.id, cut)
+    assert result.exit_code == 1
+    assert f"error: {cut}: not a readable XLSX file, or a damaged or incomplete one (" in (
+        result.stderr
+    )
+    assert count() == 0
+
+
+def test_messages_in_the_terminal_language(app, servqual, tmp_path, monkeypatch):
+    survey, _q = servqual
+    monkeypatch.setenv("LC_ALL", "")
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    path = write(tmp_path, "P_TA1,lang,complete\n9,fr,\n3,zh,\n")
+    refused = run(app, "import-responses", survey.id, path)
+    assert f"{path}, line 2, column P_TA1: '9': 请在 1 到 7 之间选择一个分值。" in refused.stderr
+    assert f"{path}, line 2, column lang: 'fr' 不是以下之一：en, zh" in refused.stderr
+    assert "error: 2 行中有 1 行有误；没有导入任何数据" in refused.stderr
+    partial = run(app, "import-responses", survey.id, path, "--allow-partial")
+    assert "servqual-22：导入 1 份答卷，0 份已存在，略去 1 行有误的行" in partial.stdout
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    again = run(app, "import-responses", survey.id, path, "--allow-partial")
+    assert "servqual-22: 0 responses imported, 1 already there, 1 bad rows left out" in (
+        again.stdout
+    )
+
+
 def test_roles_that_may_not_import_are_refused(app, servqual, tmp_path, make_user):
     survey, _q = servqual
     make_user("manager", ("default",), email="boss@example.com")
