@@ -16,14 +16,13 @@ from typing import Any
 import pandas as pd
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from ..exports.columns import META_NAMES
 from ..exports.options import ExportError, make_options
 from ..exports.services import ExportPlan, export_chunk, plan_export, response_frames
-from ..extensions import db
-from ..models import QuestionnaireVersion, Survey
+from ..models import Survey
 from ..selection import Selection
+from ..storage import version_numbers
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -76,21 +75,11 @@ def read_limit(value: str | None) -> int:
     return limit
 
 
-def version_numbers(survey: Survey) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(QuestionnaireVersion.number)
-            .where(QuestionnaireVersion.survey_id == survey.id)
-            .order_by(QuestionnaireVersion.number)
-        )
-    )
-
-
 def check_version(survey: Survey, version: int | None) -> None:
     """Refuse a version the survey does not have, naming those it has."""
     if version is None or isinstance(version, bool) or not isinstance(version, int):
         return  # absent, or refused by the filters' own check
-    numbers = version_numbers(survey)
+    numbers = version_numbers(survey.id)
     if version not in numbers:
         raise ListingError(
             f"version={version}: survey {survey.id} has the versions {', '.join(map(str, numbers))}"

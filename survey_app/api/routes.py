@@ -23,6 +23,7 @@ from ..models import Invitation, Response, Survey
 from ..reports.routes import PAGE_WAIT
 from ..reports.services import ParameterError, Pending, parse_parameters, report_json
 from ..selection import Selection, SelectionError
+from ..storage import version_numbers
 from ..surveys.services import (
     find_response,
     initial_preset,
@@ -43,7 +44,6 @@ from .listing import (
     read_cursor,
     read_limit,
     responses_page,
-    version_numbers,
 )
 from .openapi import document
 
@@ -90,7 +90,7 @@ def survey(survey_id: str):
             "access": q.access,
             "opens_at": _time(survey.opens_at),
             "closes_at": _time(survey.closes_at),
-            "versions": version_numbers(survey),
+            "versions": version_numbers(survey.id),
             "responses": {
                 "complete": counts.get("complete", 0),
                 "in_progress": counts.get("in_progress", 0),
@@ -127,7 +127,7 @@ def questionnaire(survey_id: str):
             abort(400, description=f"query parameter 'version': {wanted!r} is not a number")
         version = survey.version(int(wanted))
         if version is None:
-            numbers = ", ".join(map(str, version_numbers(survey)))
+            numbers = ", ".join(map(str, version_numbers(survey.id)))
             abort(404, description=f"survey {survey.id} has no version {wanted} ({numbers})")
     # The text was checked by the guarded loader when it was stored.
     content = yaml.safe_load(version.source_text)
