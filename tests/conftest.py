@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import close_all_sessions
 from werkzeug.serving import make_server
 
 from config import TestConfig, database_url
@@ -65,6 +66,15 @@ def _fresh_postgres_database(base_url: str, name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", database_url(base_url), count=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sessions_closed_at_the_end() -> Iterator[None]:
+    """Close any session still open when the tests end (one left by a command run in a
+    second app of a test, whose context is gone), so that its connection is closed
+    properly instead of being collected at exit with a ResourceWarning."""
+    yield
+    close_all_sessions()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
