@@ -773,3 +773,137 @@ def keyword_bars(keywords: list[tuple[str, int]], title: str, _: Translate = _ke
     _layout(fig, title, _("Respondents who used the word"), "", _height(len(words)))
     fig.update_yaxes(autorange="reversed")
     return fig.build()
+
+
+# -- customers and follow-ups ----------------------------------------------------------------
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def tier_pyramid(
+    rows: Sequence[Mapping[str, Any]], tier_names: Mapping[str, str], _: Translate = _keep
+) -> go.Figure:
+    """The customer pyramid: per tier (A on top) its share of the register's customers
+    and its share of their revenue, side by side; the two bars also differ by pattern and
+    carry their percentages and counts."""
+    tiers = [r["tier"] for r in rows]
+    labels = [esc(tier_names.get(t, t)) for t in tiers]
+    total = sum(r["customers"] for r in rows)
+    customer_shares = [r["customers"] / total if total else None for r in rows]
+    revenue_shares = [r["revenue_share"] for r in rows]
+    traces = [
+        _t(
+            "bar",
+            y=labels,
+            x=[None if s is None else 100 * s for s in customer_shares],
+            orientation="h",
+            name=_("Share of customers"),
+            marker={"color": BLUE, "pattern": {"shape": ""}},
+            text=[
+                f"{_percent(s)} ({r['customers']})"
+                for s, r in zip(customer_shares, rows, strict=True)
+            ],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        ),
+        _t(
+            "bar",
+            y=labels,
+            x=[None if s is None else 100 * s for s in revenue_shares],
+            orientation="h",
+            name=_("Share of revenue"),
+            marker={"color": ORANGE, "pattern": {"shape": "/"}},
+            text=[_percent(s) for s in revenue_shares],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        ),
+    ]
+    fig = _Fig(traces)
+    _layout(
+        fig,
+        _("Customer pyramid: share of customers and of revenue by tier (n = %s)") % total,
+        _("Share of the register (%)"),
+        "",
+        _height(2 * len(rows)),
+    )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(range=[0, 105])
+    fig.update_yaxes(autorange="reversed")
+    return fig.build()
+
+
+def _rate_chart(
+    entries: Sequence[tuple[str, Mapping[str, Any]]],
+    count: str,
+    of: str,
+    rate: str,
+    title: str,
+    x_title: str,
+    _: Translate,
+) -> go.Figure:
+    """A proportion per group as a marker with its 95% interval, "k of n" written beside."""
+    shown = [(name, e) for name, e in entries if e[of]]
+    values = [100 * e[rate] for _n, e in shown]
+    minus, plus = _errors(
+        values, [None if e["ci"] is None else [100 * c for c in e["ci"]] for _n, e in shown]
+    )
+    fig = _Fig(
+        _t(
+            "scatter",
+            x=values,
+            y=[esc(name) for name, _e in shown],
+            mode="markers+text",
+            marker={"color": BLUE, "symbol": "circle", "size": 12},
+            error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
+            text=[_("%(k)s of %(n)s") % {"k": e[count], "n": e[of]} for _n, e in shown],
+            textposition="top center",
+            name=_("Share (95% CI)"),
+            hovertemplate="%{y}: %{x:.0f}% (%{text})<extra></extra>",
+        )
+    )
+    _layout(fig, title, x_title, "", _height(len(shown)))
+    fig.update_xaxes(range=[-2, 102])
+    fig.update_yaxes(autorange="reversed")
+    return fig.build()
+
+
+def _overall_and_tiers(
+    follow_ups: Mapping[str, Any], part: str, tier_names: Mapping[str, str], _: Translate
+) -> list[tuple[str, Mapping[str, Any]]]:
+    entries = [(_("All customers"), follow_ups[part])]
+    for tier, figures_ in follow_ups.get("by_tier", {}).items():
+        entries.append((_("Tier %s") % tier_names.get(tier, tier), figures_[part]))
+    return entries
+
+
+def recovery_chart(
+    follow_ups: Mapping[str, Any], tier_names: Mapping[str, str], _: Translate = _keep
+) -> go.Figure:
+    """The recovery rate (followed-up customers whose next response no longer met the
+    follow-up condition, of those who answered again), overall and per tier, with 95%
+    Wilson intervals; groups in which nobody answered again are left out."""
+    return _rate_chart(
+        _overall_and_tiers(follow_ups, "recovery", tier_names, _),
+        "recovered",
+        "with_next_response",
+        "rate",
+        _("Recovery: followed-up customers satisfied at their next response (95% CI)"),
+        _("Recovered: share of the followed-up customers who answered again (%)"),
+        _,
+    )
+
+
+def in_time_chart(
+    follow_ups: Mapping[str, Any], tier_names: Mapping[str, str], _: Translate = _keep
+) -> go.Figure:
+    """The share of resolved follow-ups resolved by their due time, overall and per
+    tier, with 95% Wilson intervals; groups without a resolved case are left out."""
+    return _rate_chart(
+        _overall_and_tiers(follow_ups, "resolved_in_time", tier_names, _),
+        "in_time",
+        "resolved",
+        "share",
+        _("Follow-ups resolved by their due time (95% CI)"),
+        _("Resolved in time: share of the resolved follow-ups (%)"),
+        _,
+    )

@@ -24,6 +24,7 @@ PAGES = (  # endpoint suffix, URL path under /reports/<survey_id>, title (transl
     ("priorities", "priorities", N_("What to fix first")),
     ("satisfaction", "satisfaction", N_("Satisfaction and loyalty")),
     ("segments", "segments", N_("Segments and waves")),
+    ("customers", "customers", N_("Customers and follow-ups")),
     ("methods", "methods", N_("Methods")),
     ("texts", "open-text", N_("Open text")),
 )
@@ -356,12 +357,67 @@ def methods(report, q, labels: Labels, _) -> dict[str, Any]:
     }
 
 
+def tier_names(q: Questionnaire, labels: Labels) -> dict[str, str]:
+    """The tiers' names: the questionnaire's ``tier`` segment choices, else the letters."""
+    return {t: labels.groups.get("tier", {}).get(t, t) for t in ("A", "B", "C")}
+
+
+def customers(report, q, labels: Labels, _) -> dict[str, Any]:
+    """The customer pyramid, the recovery rate and the share resolved in time (overall
+    and by tier), and satisfaction by tier where the questionnaire has the segment."""
+    charts, pyramid_charts = [], []
+    names = tier_names(q, labels)
+    pyramid = report.get("tier_pyramid")
+    follow_ups = report.get("follow_ups")
+    if pyramid and any(r["customers"] for r in pyramid):
+        pyramid_charts.append(_chart("tier-pyramid", figures.tier_pyramid(pyramid, names, _)))
+    tier_satisfaction = report.get("segments", {}).get("tier", {}).get("satisfaction", {})
+    if "means" in tier_satisfaction:
+        pyramid_charts.append(
+            _chart(
+                "segment-tier-satisfaction",
+                figures.segment_means(
+                    tier_satisfaction,
+                    labels.groups.get("tier", {}),
+                    _("%s by %s (mean, 95%% CI)")
+                    % (
+                        labels.dimensions.get("satisfaction", "satisfaction"),
+                        labels.dimensions.get("tier", "tier"),
+                    ),
+                    _,
+                ),
+            )
+        )
+    rows = []
+    if follow_ups:
+        if follow_ups["recovery"]["with_next_response"]:
+            charts.append(_chart("recovery", figures.recovery_chart(follow_ups, names, _)))
+        if follow_ups["resolved_in_time"]["resolved"]:
+            charts.append(_chart("in-time", figures.in_time_chart(follow_ups, names, _)))
+        rows.append({"group": _("All customers"), **follow_ups})
+        for tier, part in follow_ups["by_tier"].items():
+            rows.append({"group": _("Tier %s") % names[tier], **part})
+    return {
+        "pyramid": pyramid,
+        "pyramid_charts": pyramid_charts,
+        "charts": charts,
+        "rows": rows,
+        "tier_names": names,
+        "follow_ups": follow_ups,
+        "has_tier_segment": "tier" in labels.groups,
+    }
+
+
+# pages shown even when there are too few responses for the analysis
+WITHOUT_ANALYSIS = ("customers",)
+
 BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "overview": overview,
     "service": service,
     "priorities": priorities,
     "satisfaction": satisfaction,
     "segments": segments,
+    "customers": customers,
     "methods": methods,
 }
 
@@ -401,6 +457,7 @@ def template_values(_) -> dict[str, Any]:
     """What every report template uses besides the report (pages and offline file)."""
     return {
         "report_pages": PAGES,
+        "without_analysis": WITHOUT_ANALYSIS,
         "quadrant_names": {
             "concentrate here": _("Concentrate here"),
             "keep up the good work": _("Keep up the good work"),

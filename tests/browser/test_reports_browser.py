@@ -30,6 +30,7 @@ PAGES = (
     "/priorities",
     "/satisfaction",
     "/segments",
+    "/customers",
     "/methods",
     "/open-text",
 )

@@ -172,3 +172,58 @@ def test_the_summary_claims_only_what_the_intervals_support(servqual):
     ]
     assert "gap" not in kinds and "no_gap" in kinds
     assert "driver" not in kinds and "no_driver" in kinds
+
+
+# -- customers and follow-ups (the JSON of data.json's tier_pyramid and follow_ups) ----------
+PYRAMID = [
+    {"tier": "A", "customers": 3, "revenue": 820.0, "revenue_share": 0.82, "invited": 6},
+    {"tier": "B", "customers": 2, "revenue": 130.0, "revenue_share": 0.13, "invited": 4},
+    {"tier": "C", "customers": 5, "revenue": 50.0, "revenue_share": 0.05, "invited": 3},
+]
+
+
+def rates(k, n, ci):
+    return {"recovered": k, "with_next_response": n, "rate": k / n if n else None, "ci": ci}
+
+
+def in_time(k, n, ci):
+    return {"in_time": k, "resolved": n, "share": k / n if n else None, "ci": ci}
+
+
+FOLLOW_UPS = {
+    "recovery": rates(2, 4, [0.15, 0.85]),
+    "resolved_in_time": in_time(2, 3, [0.21, 0.94]),
+    "by_tier": {
+        "A": {"recovery": rates(1, 2, [0.09, 0.91]), "resolved_in_time": in_time(1, 2, [0.1, 0.9])},
+        "B": {"recovery": rates(1, 2, [0.09, 0.91]), "resolved_in_time": in_time(1, 1, [0.2, 1])},
+        "C": {"recovery": rates(0, 0, None), "resolved_in_time": in_time(0, 0, None)},
+    },
+}
+
+
+def test_tier_pyramid_draws_the_shares_of_customers_and_revenue():
+    fig = figures.tier_pyramid(PYRAMID, {"A": "A (key)", "B": "B", "C": "C"})
+    customers, revenue = fig.data
+    assert list(customers.y) == ["A (key)", "B", "C"]
+    assert list(customers.x) == pytest.approx([30.0, 20.0, 50.0])  # of 10 customers
+    assert list(revenue.x) == pytest.approx([82.0, 13.0, 5.0])
+    assert list(customers.text) == ["30% (3)", "20% (2)", "50% (5)"]
+    assert customers.marker.pattern.shape != revenue.marker.pattern.shape  # not colour only
+    assert "n = 10" in fig.layout.title.text
+
+
+def test_recovery_and_in_time_charts_follow_the_json_and_skip_empty_groups():
+    names = {"A": "A", "B": "B", "C": "C"}
+    fig = figures.recovery_chart(FOLLOW_UPS, names)
+    (points,) = fig.data
+    assert list(points.y) == ["All customers", "Tier A", "Tier B"]  # C: nobody answered again
+    assert list(points.x) == pytest.approx([50.0, 50.0, 50.0])
+    assert points.x[0] - points.error_x.arrayminus[0] == pytest.approx(15.0)
+    assert points.x[0] + points.error_x.array[0] == pytest.approx(85.0)
+    assert list(points.text) == ["2 of 4", "1 of 2", "1 of 2"]
+    fig = figures.in_time_chart(FOLLOW_UPS, names)
+    (points,) = fig.data
+    assert list(points.x) == pytest.approx([200 / 3, 50.0, 100.0])
+    assert points.x[2] - points.error_x.arrayminus[2] == pytest.approx(20.0)
+    assert points.error_x.array[2] == pytest.approx(0.0)
+    assert list(points.text) == ["2 of 3", "1 of 2", "1 of 1"]

@@ -27,6 +27,7 @@ PAGES = (
     "/priorities",
     "/satisfaction",
     "/segments",
+    "/customers",
     "/methods",
     "/open-text",
 )
@@ -127,7 +128,7 @@ def close(a, b, path="report"):
         assert a == b, path
 
 
-EXTRA = ("n", "selection", "options", "overview", "computed_at")
+EXTRA = ("n", "selection", "options", "overview", "computed_at", "tier_pyramid", "follow_ups")
 
 
 def test_data_json_is_the_cli_report_of_the_selected_responses(client, seeded, tmp_path):
