@@ -624,12 +624,11 @@ def segment_means(
         _t(
             "scatter",
             x=values,
-            y=[esc(group_names.get(g, g)) for g in groups],
-            mode="markers+text",
+            # n in the axis label: written over the top marker it was cut off
+            y=[f"{esc(group_names.get(g, g))}<br>n = {counts.get(g, '?')}" for g in groups],
+            mode="markers",
             marker={"color": BLUE, "symbol": "circle", "size": 12},
             error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
-            text=[f"n = {counts.get(g, '?')}" for g in groups],
-            textposition="top center",
             name=_("Mean (95% CI)"),
             hovertemplate="%{y}: %{x:.2f}<extra></extra>",
         )
@@ -847,18 +846,19 @@ def _rate_chart(
     minus, plus = _errors(
         values, [None if e["ci"] is None else [100 * c for c in e["ci"]] for _n, e in shown]
     )
+    counts = [_("%(k)s of %(n)s") % {"k": e[count], "n": e[of]} for _n, e in shown]
     fig = _Fig(
         _t(
             "scatter",
             x=values,
-            y=[esc(name) for name, _e in shown],
-            mode="markers+text",
+            # the counts in the axis labels: written over the markers they were cut off
+            y=[f"{esc(name)}<br>{c}" for (name, _e), c in zip(shown, counts, strict=True)],
+            mode="markers",
             marker={"color": BLUE, "symbol": "circle", "size": 12},
             error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
-            text=[_("%(k)s of %(n)s") % {"k": e[count], "n": e[of]} for _n, e in shown],
-            textposition="top center",
+            customdata=counts,
             name=_("Share (95% CI)"),
-            hovertemplate="%{y}: %{x:.0f}% (%{text})<extra></extra>",
+            hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
         )
     )
     _layout(fig, title, x_title, "", _height(len(shown)))
@@ -888,7 +888,7 @@ def recovery_chart(
         "with_next_response",
         "rate",
         _("Recovery: followed-up customers satisfied at their next response (95% CI)"),
-        _("Recovered: share of the followed-up customers who answered again (%)"),
+        _("Recovered (%)"),
         _,
     )
 
@@ -904,6 +904,6 @@ def in_time_chart(
         "resolved",
         "share",
         _("Follow-ups resolved by their due time (95% CI)"),
-        _("Resolved in time: share of the resolved follow-ups (%)"),
+        _("Resolved in time (%)"),
         _,
     )

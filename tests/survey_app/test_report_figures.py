@@ -128,6 +128,7 @@ def test_segments_trend_and_methods_charts_follow_the_json(servqual):
     tier = report["segments"]["tier"]["satisfaction"]
     fig = figures.segment_means(tier, labels.groups["tier"], "t")
     assert list(fig.data[0].x) == [tier["means"][g] for g in tier["means"]]
+    assert fig.data[0].y[0] == f"{labels.groups['tier']['A']}<br>n = {tier['counts']['A']}"
     wave = report["segments"]["wave"]
     fig = figures.wave_trend(wave["satisfaction"], wave["change"]["satisfaction"], {}, "t")
     assert fig.layout.annotations[0].text.startswith(
@@ -216,14 +217,15 @@ def test_recovery_and_in_time_charts_follow_the_json_and_skip_empty_groups():
     names = {"A": "A", "B": "B", "C": "C"}
     fig = figures.recovery_chart(FOLLOW_UPS, names)
     (points,) = fig.data
-    assert list(points.y) == ["All customers", "Tier A", "Tier B"]  # C: nobody answered again
+    # C: nobody answered again
+    assert list(points.y) == ["All customers<br>2 of 4", "Tier A<br>1 of 2", "Tier B<br>1 of 2"]
     assert list(points.x) == pytest.approx([50.0, 50.0, 50.0])
     assert points.x[0] - points.error_x.arrayminus[0] == pytest.approx(15.0)
     assert points.x[0] + points.error_x.array[0] == pytest.approx(85.0)
-    assert list(points.text) == ["2 of 4", "1 of 2", "1 of 2"]
+    assert list(points.customdata) == ["2 of 4", "1 of 2", "1 of 2"]
     fig = figures.in_time_chart(FOLLOW_UPS, names)
     (points,) = fig.data
     assert list(points.x) == pytest.approx([200 / 3, 50.0, 100.0])
     assert points.x[2] - points.error_x.arrayminus[2] == pytest.approx(20.0)
     assert points.error_x.array[2] == pytest.approx(0.0)
-    assert list(points.text) == ["2 of 3", "1 of 2", "1 of 1"]
+    assert list(points.customdata) == ["2 of 3", "1 of 2", "1 of 1"]
