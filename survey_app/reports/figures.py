@@ -907,3 +907,100 @@ def in_time_chart(
         _("Resolved in time (%)"),
         _,
     )
+
+
+# -- the data of a chart as a table (its text alternative) -----------------------------------
+def plain(label: Any) -> str:
+    """A Plotly label as plain text: line breaks as spaces, entities decoded (the page
+    escapes it again)."""
+    return html.unescape(str(label).replace("<br>", " ")).strip()
+
+
+def _ends(trace: Any, axis: str, i: int, value: float) -> tuple[float, float] | None:
+    bars = getattr(trace, f"error_{axis}", None)
+    if bars is None or bars.array is None:
+        return None
+    plus = bars.array[i]
+    minus = bars.arrayminus[i] if bars.arrayminus is not None else plus
+    if not plus and not minus:
+        return None
+    return value - minus, value + plus
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    """A number of a chart's table: whole numbers as such, others to 2 decimals (3 under 1)."""
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return _num(value, 3 if abs(value) < 1 else 2)
+
+
+def figure_table(fig: go.Figure, _: Translate = _keep) -> dict[str, Any]:
+    """The data a chart draws, as a table for readers who cannot see it (its text
+    alternative): a row per point or bar (series, label, value with its 95% interval
+    where one is drawn), a row per cell of a heatmap; a scatter of two numbers (the
+    importance-performance matrix) gets both. Fitted lines are named, not listed point by
+    point. Column headings are the axis titles."""
+    layout = fig.layout
+    x_title = plain(layout.xaxis.title.text or "") if layout.xaxis.title else ""
+    y_title = plain(layout.yaxis.title.text or "") if layout.yaxis.title else ""
+    title = plain(layout.title.text or "") if layout.title else ""
+    if any(t.type == "heatmap" for t in fig.data):
+        (trace,) = fig.data
+        rows = [
+            [plain(row), plain(column), _cell(trace.z[r][c])]
+            for r, row in enumerate(trace.y)
+            for c, column in enumerate(trace.x)
+        ]
+        return {
+            "title": title,
+            "columns": [y_title or _("Item"), x_title or _("Series"), _("Value")],
+            "rows": rows,
+            "lines": [],
+        }
+    rows, lines, pairs = [], [], False
+    label_title, value_title = x_title, y_title
+    for trace in fig.data:
+        name = plain(trace.name or "")
+        if trace.type == "scatter" and "markers" not in (trace.mode or ""):
+            lines.append(name)
+            continue
+        xs, ys = list(trace.x), list(trace.y)
+        horizontal = getattr(trace, "orientation", None) == "h" or (
+            all(isinstance(v, str) for v in ys) and not all(isinstance(v, str) for v in xs)
+        )
+        labels, values, axis = (ys, xs, "x") if horizontal else (xs, ys, "y")
+        if horizontal:
+            label_title, value_title = y_title, x_title
+        base = getattr(trace, "base", None)
+        two = all(_is_number(v) for v in labels) and trace.text is not None
+        for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+            if value is None:
+                continue
+            if base is not None:  # a band from base to base + value
+                text = f"{_num(base[i])} – {_num(base[i] + value)}"
+            else:
+                ends = _ends(trace, axis, i, value)
+                text = _cell(value) + (f" [{_cell(ends[0])}, {_cell(ends[1])}]" if ends else "")
+            row = [
+                name,
+                plain(trace.text[i])
+                if two
+                else (_cell(label) if _is_number(label) else plain(label)),
+                text,
+            ]
+            if two:  # the label axis is a value too, with its own interval
+                pairs = True
+                ends = _ends(trace, "y" if horizontal else "x", i, label)
+                row.append(
+                    _cell(label) + (f" [{_cell(ends[0])}, {_cell(ends[1])}]" if ends else "")
+                )
+            rows.append(row)
+    columns = [_("Series"), label_title or _("Name"), value_title or _("Value")]
+    if pairs:
+        columns = [_("Series"), _("Name"), value_title or _("Value"), label_title or _("Value")]
+        rows = [r + [""] * (4 - len(r)) for r in rows]
+    return {"title": title, "columns": columns, "rows": rows, "lines": lines}

@@ -43,6 +43,8 @@ class Chart:
     id: str
     figure: str  # the figure's JSON, for the page's script (a data- attribute)
     caption: str = ""
+    # the chart's data as a table (figures.figure_table): its text alternative
+    table: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,19 @@ def unreliable_dimensions(
     return out
 
 
-def _chart(chart_id: str, fig, caption: str = "") -> Chart:
-    return Chart(chart_id, fig.to_json(), caption)
+def _chart(chart_id: str, fig, caption: str = "", _: Callable[[str], str] | None = None) -> Chart:
+    return Chart(chart_id, fig.to_json(), caption, figures.figure_table(fig, _ or _current()))
+
+
+def _current() -> Callable[[str], str]:
+    """gettext of the request (the column headings of a chart's table), else English."""
+    from flask import has_request_context
+
+    if has_request_context():
+        from flask_babel import gettext
+
+        return gettext
+    return str
 
 
 def overview(report, q, labels: Labels, _) -> dict[str, Any]:

@@ -3,6 +3,8 @@ analysis JSON (no database, no Flask)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analysis.data import SurveyData
@@ -25,7 +27,6 @@ def every_figure(q, report, labels):
 
 
 def test_every_chart_has_titles_and_okabe_ito_colours(servqual):
-    import json
 
     q, report, labels = servqual
     okabe = {c.lower() for c in (*figures.PALETTE, figures.GREY, "#ffffff")}
@@ -229,3 +230,57 @@ def test_recovery_and_in_time_charts_follow_the_json_and_skip_empty_groups():
     assert points.x[2] - points.error_x.arrayminus[2] == pytest.approx(20.0)
     assert points.error_x.array[2] == pytest.approx(0.0)
     assert list(points.customdata) == ["2 of 3", "1 of 2", "1 of 1"]
+
+
+# -- every chart's text alternative ------------------------------------------------------------
+def test_every_chart_has_its_data_as_a_table(servqual):
+    q, report, labels = servqual
+    for chart in every_figure(q, report, labels):
+        table = chart.table
+        fig = json.loads(chart.figure)
+        assert table["title"] and "<br>" not in table["title"], chart.id
+        points = 0
+        for trace in fig["data"]:
+            if trace["type"] == "heatmap":
+                points += len(trace["z"]) * len(trace["z"][0])
+            elif "markers" in trace.get("mode", "markers"):
+                points += sum(1 for v in trace["x"] if v is not None)
+        assert len(table["rows"]) == points, chart.id
+        assert all(len(row) == len(table["columns"]) for row in table["rows"]), chart.id
+
+
+def digits(value: float) -> str:
+    """2 decimals, 3 under 1 (how a chart's table writes a number)."""
+    return f"{value:.{3 if abs(value) < 1 else 2}f}"
+
+
+def test_the_tables_carry_the_json_values_and_intervals(servqual):
+    q, report, labels = servqual
+    gaps = report["gaps"]
+    table = figures.figure_table(figures.gap_bars(gaps, labels.dimensions))
+    for row, (d, g) in zip(table["rows"], gaps.items(), strict=True):
+        low, high = g["gap_ci"]
+        assert row[1].startswith(labels.dimensions[d])
+        assert row[2] == f"{digits(g['gap'])} [{digits(low)}, {digits(high)}]"
+    ipa = report["importance_performance"]
+    table = figures.figure_table(figures.ipa_matrix(ipa, labels.dimensions, {}))
+    assert len(table["columns"]) == 4  # both axes are values, each with its interval
+    by_name = {row[1]: row for row in table["rows"]}
+    v = ipa["tangibles"]
+    row = by_name[labels.dimensions["tangibles"]]
+    assert row[2].startswith(f"{v['performance']:.2f} [{v['performance_ci'][0]:.2f}, ")
+    assert row[3].startswith(f"{v['importance']:.3f} [{v['importance_ci'][0]:.3f}, ")
+    loadings = figures.figure_table(figures.loadings_heatmap(report["efa"], {}))
+    first_item = next(iter(report["efa"]["loadings"]))
+    assert loadings["rows"][0][:2] == [first_item, "F1"]
+    assert float(loadings["rows"][0][2]) == pytest.approx(
+        report["efa"]["loadings"][first_item][0], abs=0.0005
+    )
+    zone = figures.figure_table(
+        figures.zone_chart(
+            {"x": {"adequate": 4.5, "desired": 6.25, "perception": 5.0, "position": "within"}}, {}
+        )
+    )
+    assert zone["rows"][0][2] == "4.50 – 6.25" and zone["rows"][1][2] == "5"
+    loyalty = figures.figure_table(figures.loyalty_curve(report["loyalty"]))
+    assert len(loyalty["lines"]) == 2  # the fits are named, not listed

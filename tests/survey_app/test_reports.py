@@ -108,6 +108,13 @@ def test_every_page_opens_for_a_manager(client, seeded):
         assert html.count("plotly.min.js") == 1, path
         for _e, sub in [("o", p) for p in PAGES]:
             assert f'href="/reports/{survey.id}{sub}"' in html
+        # every chart has its data as a table (its text alternative), named by its title
+        assert html.count('class="chart-table"') == html.count("data-figure="), path
+        assert 'aria-label="Chart: ' in html and 'aria-label="Chart: gaps"' not in html
+        # one h1, and no heading level skipped
+        levels = [int(h) for h in re.findall(r"<h([1-6])\b", html.split("<main", 1)[1])]
+        assert levels[0] == 1 and levels.count(1) == 1, path
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), (path, levels)
 
 
 def close(a, b, path="report"):
