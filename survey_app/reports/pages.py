@@ -55,6 +55,7 @@ class Labels:
     groups: dict[str, dict[str, str]]  # segment id -> choice id -> title
     items: dict[str, str]  # column -> "ID: text"
     wave: str | None  # the segment with role: wave
+    lang: str = "en"
 
     @classmethod
     def of(cls, q: Questionnaire, lang: str) -> Labels:
@@ -78,7 +79,7 @@ class Labels:
         for column in q.columns:
             text = getattr(column.item, "text", None)
             items[column.name] = f"{column.name}: {translate(text, lang)}" if text else column.name
-        return cls(names, groups, items, wave)
+        return cls(names, groups, items, wave, lang)
 
 
 def scale_name(q: Questionnaire, dimension: str, role: str = "perception") -> str:
@@ -87,6 +88,19 @@ def scale_name(q: Questionnaire, dimension: str, role: str = "perception") -> st
         measure = q.measure_by_role(role)
         return f"{measure.id}_{dimension}"
     return dimension
+
+
+def scale_label(q: Questionnaire, labels: Labels, name: str) -> str:
+    """A reliability key (``P_tangibles``, ``satisfaction``) in words: the dimension's
+    title, with the measure's when the questionnaire has several."""
+    if name in labels.dimensions:
+        return labels.dimensions[name]
+    for measure in q.measures:
+        prefix = f"{measure.id}_"
+        if name.startswith(prefix) and name[len(prefix) :] in labels.dimensions:
+            title = translate(measure.title, labels.lang) if measure.title else measure.id
+            return f"{labels.dimensions[name[len(prefix) :]]} ({title})"
+    return name
 
 
 def unreliable_dimensions(
@@ -340,8 +354,21 @@ def methods(report, q, labels: Labels, _) -> dict[str, Any]:
     for d, g in report.get("gaps", {}).items():
         if isinstance(g, dict):
             used.append({"analysis": f"gap {d}", "n": g.get("n"), "note": g.get("note")})
+    analyses = {
+        "efa": _("Exploratory factor analysis"),
+        "cfa": _("Confirmatory factor analysis"),
+        "regression": _("Satisfaction model"),
+        "loyalty": _("Loyalty curve"),
+    }
     for row in used:
         row["left_out"] = None if row["n"] is None else n - row["n"]
+        name = row["analysis"]
+        if name in analyses:
+            row["label"] = analyses[name]
+        elif name.startswith("gap "):
+            row["label"] = _("Gap") + ": " + labels.dimensions.get(name[4:], name[4:])
+        else:
+            row["label"] = _("Reliability") + ": " + scale_label(q, labels, name)
     cfa = report.get("cfa", {})
     fit = []
     for index, (op, cut) in CFA_CUTOFFS.items():
@@ -356,7 +383,19 @@ def methods(report, q, labels: Labels, _) -> dict[str, Any]:
             deleted, alpha = s.get("alpha_if_deleted"), r.get("alpha")
             if deleted is not None and alpha is not None and deleted > alpha:
                 flagged_alpha.setdefault(scale, []).append(column)
+    missing = report.get("missing")
     return {
+        "scale_labels": {
+            name: scale_label(q, labels, name) for name in report.get("reliability", {})
+        },
+        "missing_text": {
+            "listwise": _(
+                "listwise (a response that lacks an item an analysis needs is left out of it)"
+            ),
+            "available": _(
+                "available cases (each statistic uses every response that answered its items)"
+            ),
+        }.get(missing, missing),
         "charts": charts,
         "reliability": report.get("reliability", {}),
         "lowers_alpha": flagged_alpha,

@@ -376,3 +376,56 @@ def test_single_segment_filters_are_computed_ahead(client, seeded):
     assert response.status_code == 200
     frame = responses_frame(survey.id)
     assert response.get_json()["n"] == int((frame["region"] == "west").sum())
+
+
+# Names of methods, statistics and file formats that stay as they are in Chinese texts
+LATIN = {
+    "Bartlett",
+    "Bentler",
+    "Cronbach's",
+    "Feldt",
+    "HTML",
+    "JSON",
+    "json",
+    "Hedges'",
+    "Holm",
+    "Kruskal-Wallis",
+    "McDonald's",
+    "RMSEA",
+    "SRMR",
+    "Welch",
+    "alpha",
+    "omega",
+    "beta",
+    "drop",
+    "data",
+    "minres",  # psych's names of the extraction and rotation, and an option's name
+    "oblimin",
+    "bootstrap",
+    "python",
+    "analysis",
+    "report",
+    "Wilson",
+}
+
+
+def test_every_page_in_chinese_has_no_english_interface_text(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    left = {}
+    for path in PAGES:
+        html = ready(client, f"/reports/{survey.id}{path}?lang=zh").get_data(as_text=True)
+        assert '<html lang="zh-CN">' in html, path
+        main = html.split("<main", 1)[1].split(">", 1)[1]
+        for data in (  # data, not interface text: answers' keywords, codes, column ids
+            r"<script.*?</script>",
+            r'<details class="chart-table">.*?</details>',
+            r"<code>.*?</code>",
+            r"<small>\([A-Za-z_0-9]+\)</small>",
+        ):
+            main = re.sub(data, " ", main, flags=re.S)
+        text = unescape(re.sub(r"<[^>]+>", " ", main))
+        for word in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", text):
+            if word not in LATIN:
+                left.setdefault(word, []).append(path)
+    assert left == {}
