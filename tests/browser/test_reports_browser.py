@@ -6,6 +6,7 @@ Screenshots go to ``tests/artifacts/``."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -96,6 +97,15 @@ def drawn(page) -> int:
     return int(page.get_attribute("body", "data-charts-drawn"))
 
 
+# WCAG 2.1 contrast of the page's texts (see contrast.js)
+LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the screen (0: nothing to scroll sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_report_page_as_a_manager(report_site, new_page, viewport):
     survey, base = report_site
@@ -108,6 +118,8 @@ def test_every_report_page_as_a_manager(report_site, new_page, viewport):
         assert drawn(page) > 0, path
         assert page.locator(".plot .main-svg").count() > 0, path
         assert page.locator("h1").count() == 1
+        assert overflow(page) <= 0, path  # readable on a phone: tables scroll in their box
+        assert page.evaluate(LOW_CONTRAST) == [], path
         shot(page, f"report-{name}-{path.strip('/') or 'overview'}")
     assert not errors, errors
     assert not foreign, foreign
@@ -152,3 +164,42 @@ def test_an_open_answer_with_markup_shows_as_text(report_site, new_page):
     assert page.evaluate("window.__pwned === undefined")
     shot(page, "report-open-text-markup")
     assert not errors, errors
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching ``selector`` has the focus."""
+    for _ in range(limit):
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
+def test_the_filters_and_sorting_work_with_the_keyboard_alone(report_site, new_page):
+    survey, base = report_site
+    page = new_page(DESKTOP)
+    errors, foreign = watch(page, base)
+    sign_in(page, base)
+    page.goto(f"{base}/reports/{survey.id}/service-quality")
+    drawn(page)
+    tab_to(page, "form.filters summary")
+    page.keyboard.press("Enter")  # opens the filters
+    tab_to(page, "input[name=region][value=east]")
+    page.keyboard.press("Space")
+    tab_to(page, "form.filters button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    drawn(page)
+    frame = responses_frame(survey.id)
+    assert int(page.get_attribute("#report-n", "data-n")) == int((frame["region"] == "east").sum())
+    assert "region=east" in page.url
+    # the items table sorts by the gap with the keyboard: descending, then ascending
+    gaps = "Array.from(document.querySelectorAll('table.sortable tbody tr td:nth-child(5)'))"
+    gaps += ".map(td => parseFloat(td.getAttribute('data-value')))"
+    tab_to(page, "table.sortable th:nth-child(5) button")
+    page.keyboard.press("Enter")
+    values = page.evaluate(gaps)
+    assert values == sorted(values, reverse=True) and len(values) > 5
+    page.keyboard.press("Enter")
+    assert page.evaluate(gaps) == sorted(values)
+    assert not errors and not foreign
