@@ -165,6 +165,41 @@ def test_data_json_is_the_cli_report_of_the_selected_responses(client, seeded, t
     assert data["selection"]["segments"] == {"region": ["north"], "tier": ["A", "B"]}
 
 
+def test_data_json_with_dates_version_and_analysis_options_is_the_cli_report(
+    client, seeded, tmp_path
+):
+    import pandas as pd
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    frame = responses_frame(survey.id, metadata=True)
+    days = pd.to_datetime(frame["submitted_at"], utc=True).dt.date
+    ordered = sorted(days)
+    start, end = ordered[len(ordered) // 4], ordered[3 * len(ordered) // 4]
+    chosen = frame[((days >= start) & (days <= end)).to_numpy()]
+    options = {"factors": "3", "extraction": "ml", "rotation": "varimax", "missing": "available"}
+    query = "&".join(f"{k}={v}" for k, v in options.items())
+    response = ready_json(
+        client,
+        f"/reports/{survey.id}/data.json?from={start}&to={end}&version=1&{query}&bootstrap=0",
+    )
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["n"] == len(chosen) and 0 < len(chosen) < len(frame)
+    flags = [part for k, v in options.items() for part in (f"--{k}", v)]
+    expected = cli_report(ROOT / "questionnaires" / "servqual-22.yaml", chosen, tmp_path, *flags)
+    close(expected, {k: v for k, v in data.items() if k not in EXTRA})
+    assert data["efa"]["n_factors"] == 3 and data["efa"]["rotation"] == "varimax"
+    assert data["selection"]["from"] == str(start) and data["selection"]["version"] == 1
+
+
+def test_report_parameters_cannot_be_segment_ids():
+    from questionnaires.loader import RESERVED_IDS
+    from survey_app.reports.services import OPTION_NAMES, PAGE_PARAMETERS
+
+    assert {*OPTION_NAMES, *PAGE_PARAMETERS, "from", "to", "version", "lang"} <= RESERVED_IDS
+
+
 def test_data_json_answers_202_with_retry_after_while_computing(client, seeded, monkeypatch):
     from survey_app.reports import routes
 
