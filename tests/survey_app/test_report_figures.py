@@ -284,3 +284,75 @@ def test_the_tables_carry_the_json_values_and_intervals(servqual):
     assert zone["rows"][0][2] == "4.50 – 6.25" and zone["rows"][1][2] == "5"
     loyalty = figures.figure_table(figures.loyalty_curve(report["loyalty"]))
     assert len(loyalty["lines"]) == 2  # the fits are named, not listed
+
+
+# -- charts and tables of issue 11 not covered above ----------------------------------------
+def test_zone_of_tolerance_band_and_perception_follow_the_json():
+    q = load_questionnaire(SHIPPED_DIR / "zone-of-tolerance.yaml")
+    report = build_report(SurveyData(q, simulate_responses(q, 300, seed=2)), seed=1)
+    labels = pages.Labels.of(q, "en")
+    charts = {c.id: c for c in pages.service(report, q, labels, str)["charts"]}
+    assert "zone" in charts  # the questionnaire has adequate and desired measures
+    zone = report["zone_of_tolerance"]
+    band, perceived = figures.zone_chart(zone, labels.dimensions).data
+    dims = [d for d, z in zone.items() if isinstance(z, dict) and "adequate" in z]
+    assert list(band.base) == [zone[d]["adequate"] for d in dims]
+    ends = [b + w for b, w in zip(band.base, band.x, strict=True)]
+    assert ends == pytest.approx([zone[d]["desired"] for d in dims])
+    assert list(perceived.x) == [zone[d]["perception"] for d in dims]
+    assert list(perceived.text) == [
+        {"below": "below the zone", "within": "within", "above": "above"}[zone[d]["position"]]
+        for d in dims
+    ]
+
+
+def test_no_zone_chart_without_adequate_and_desired_measures(servqual):
+    q, report, labels = servqual
+    assert "zone" not in {c.id for c in pages.service(report, q, labels, str)["charts"]}
+
+
+def test_drivers_are_ranked_by_relative_weight_with_bootstrap_intervals(servqual):
+    q, report, labels = servqual
+    reg = report["regression"]
+    (bars,) = figures.drivers_chart(reg, labels.dimensions).data
+    ranked = sorted(reg["relative_weights"], key=reg["relative_weights"].get, reverse=True)
+    assert list(bars.x) == [reg["relative_weights"][d] for d in ranked]
+    boot = reg["bootstrap"]["relative_weights"]
+    for i, d in enumerate(ranked):
+        assert bars.y[i].startswith(labels.dimensions[d])
+        assert bars.x[i] - bars.error_x.arrayminus[i] == pytest.approx(boot[d][0])
+        assert bars.x[i] + bars.error_x.array[i] == pytest.approx(boot[d][1])
+
+
+def test_nps_bar_parts_and_title(servqual):
+    q, report, labels = servqual
+    nps = report["nps"]["NPS"]
+    fig = figures.nps_bar(nps)
+    assert [t.x[0] for t in fig.data] == pytest.approx(
+        [100 * nps["detractors"], 100 * nps["passives"], 100 * nps["promoters"]]
+    )
+    assert sum(t.x[0] for t in fig.data) == pytest.approx(100)
+    assert f"{nps['nps']:.0f}, 95% CI [{nps['ci'][0]:.0f}, {nps['ci'][1]:.0f}]" in (
+        fig.layout.title.text.replace("<br>", " ")
+    )
+    assert len({t.marker.pattern.shape for t in fig.data}) == 3  # not colour alone
+
+
+def test_methods_judges_cfa_fit_by_hu_and_bentler_and_flags_items_lowering_alpha(servqual):
+    q, report, labels = servqual
+    changed = {**report, "cfa": {**report["cfa"], "cfi": 0.94, "tli": 0.96, "rmsea": 0.07}}
+    changed["cfa"]["srmr"] = 0.05
+    scale = next(iter(report["reliability"]))
+    rel = report["reliability"][scale]
+    first, *rest = rel["items"]
+    items = {first: {**rel["items"][first], "alpha_if_deleted": rel["alpha"] + 0.01}}
+    items.update({c: {**rel["items"][c], "alpha_if_deleted": rel["alpha"] - 0.01} for c in rest})
+    changed["reliability"] = {scale: {**rel, "items": items}}
+    content = pages.methods(changed, q, labels, str)
+    verdicts = {f["index"]: f["ok"] for f in content["fit"]}
+    # Hu & Bentler (1999): CFI, TLI >= .95; RMSEA <= .06; SRMR <= .08
+    assert verdicts == {"cfi": False, "tli": True, "rmsea": False, "srmr": True}
+    assert content["lowers_alpha"] == {scale: [first]}
+    used = {u["analysis"]: u for u in content["used"]}
+    assert used["efa"]["n"] == report["efa"]["n"]
+    assert used["efa"]["left_out"] == report["n_responses"] - report["efa"]["n"]
