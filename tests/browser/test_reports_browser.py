@@ -203,3 +203,26 @@ def test_the_filters_and_sorting_work_with_the_keyboard_alone(report_site, new_p
     page.keyboard.press("Enter")
     assert page.evaluate(gaps) == sorted(values)
     assert not errors and not foreign
+
+
+def test_a_chart_downloads_as_svg_and_png_and_is_audited(report_site, new_page):
+    from survey_app.models import AuditEntry
+
+    survey, base = report_site
+    page = new_page(DESKTOP)
+    errors, foreign = watch(page, base)
+    sign_in(page, base)
+    page.goto(f"{base}/reports/{survey.id}/service-quality")
+    drawn(page)
+    for fmt, start in (("svg", b"<svg"), ("png", b"\x89PNG")):
+        with page.expect_download() as download:
+            page.click(f"button[data-download={fmt}][data-chart=gaps]")
+        path = download.value.path()
+        assert Path(path).read_bytes().startswith(start), fmt
+        assert download.value.suggested_filename == f"gaps.{fmt}"
+    db.session.expire_all()
+    saved = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "report_chart_download")
+    ).all()
+    assert len(saved) == 2
+    assert not errors and not foreign

@@ -291,6 +291,10 @@ def test_open_text_keywords_for_everyone_answers_only_with_the_personal_grant(
     login_as(client, manager)
     html = ready(client, f"/reports/{survey.id}/open-text").get_data(as_text=True)
     assert "keywords-COMPLAINT-all" in html
+    # per low and high scorers and per segment group, for a role without the personal grant
+    assert "keywords-COMPLAINT-low" in html and "keywords-COMPLAINT-high" in html
+    assert re.search(r'data-chart="keywords-COMPLAINT-(tier|region)-', html)
+    assert '<table class="data texts"' not in html
     assert "onerror" not in unescape(html.split("<main", 1)[1]).split("data-figure", 1)[0]
     assert "<script>alert" not in html and "alert(1)" not in html
     personal = make_user("researcher", ("default",), personal=True)
