@@ -226,3 +226,34 @@ def test_a_chart_downloads_as_svg_and_png_and_is_audited(report_site, new_page):
     ).all()
     assert len(saved) == 2
     assert not errors and not foreign
+
+
+def test_the_offline_file_draws_every_chart_without_any_request(report_site, new_page, tmp_path):
+    survey, base = report_site
+    out = tmp_path / "report.html"
+    from flask import current_app
+
+    result = current_app.test_cli_runner().invoke(
+        args=["report", survey.id, "--out", str(out), "--lang", "zh", "--bootstrap", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    page = new_page(PHONE)
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.route(
+        "**/*",
+        lambda route: route.abort() if route.request.url.startswith("http") else route.continue_(),
+    )
+    page.goto(out.as_uri())
+    page.wait_for_function(
+        "document.body.getAttribute('data-charts-drawn') !== null", timeout=60_000
+    )
+    charts = int(page.get_attribute("body", "data-charts-drawn"))
+    assert charts == out.read_text(encoding="utf-8").count('class="plot"') > 10
+    assert page.locator(".plot .main-svg").count() >= charts
+    assert [r for r in requests if not r.startswith(("file:", "data:", "blob:"))] == []
+    assert not errors, errors
+    assert "服务质量" in page.inner_text("main")
+    shot(page, "report-offline-phone-zh")
