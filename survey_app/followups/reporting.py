@@ -108,7 +108,9 @@ def resolved_in_time_share(survey: Survey, selection: Selection) -> dict[str, An
     return _in_time(_cases(survey, ids), utcnow())
 
 
-def _pyramid(survey: Survey, chosen: pd.DataFrame) -> list[dict[str, Any]]:
+def _pyramid(
+    survey: Survey, chosen: pd.DataFrame, selection: Selection | None = None
+) -> list[dict[str, Any]]:
     register = dict(
         (tier, (n, revenue or 0.0))
         for tier, n, revenue in db.session.execute(
@@ -122,7 +124,12 @@ def _pyramid(survey: Survey, chosen: pd.DataFrame) -> list[dict[str, Any]]:
     for segments in db.session.scalars(
         select(Invitation.segments).where(Invitation.survey_id == survey.id)
     ):
-        tier = (segments or {}).get("tier")
+        segments = segments or {}
+        if selection is not None and not all(
+            segments.get(name) in values for name, values in selection.segments.items()
+        ):
+            continue  # the response rate compares like with like: the same segments
+        tier = segments.get("tier")
         if tier in invited:
             invited[tier] += 1
     answered = (
@@ -154,7 +161,7 @@ def tier_pyramid(survey: Survey, selection: Selection) -> list[dict[str, Any]]:
     the survey's unit), the invitations, the selected responses (by the ``tier``
     segment) and the response rate."""
     _, chosen = _selected_ids(survey, selection)
-    return _pyramid(survey, chosen)
+    return _pyramid(survey, chosen, selection)
 
 
 # -- the report pages -----------------------------------------------------------------------
@@ -183,7 +190,9 @@ def _with_intervals(recovery: dict[str, Any], in_time: dict[str, Any]) -> dict[s
     }
 
 
-def report_section(survey: Survey, chosen: pd.DataFrame) -> dict[str, Any]:
+def report_section(
+    survey: Survey, chosen: pd.DataFrame, selection: Selection | None = None
+) -> dict[str, Any]:
     """The customer figures of a report for the selected responses ``chosen`` (a frame
     with ``response_id`` and, where the questionnaire has it, the ``tier`` segment).
 
@@ -193,7 +202,8 @@ def report_section(survey: Survey, chosen: pd.DataFrame) -> dict[str, Any]:
     the same per tier under ``by_tier``, and ``tier_basis``. A case's tier is the
     ``tier`` segment of the response that opened it, else (questionnaires without that
     segment, or a response without it) its customer's tier in the register; cases with
-    neither count in the totals only.
+    neither count in the totals only. The invitations counted are those whose segments
+    ``selection``'s segment filters keep (its dates apply to responses only).
     """
     ids = {int(i) for i in chosen["response_id"]} if len(chosen) else set()
     cases = _cases(survey, ids)
@@ -224,7 +234,7 @@ def report_section(survey: Survey, chosen: pd.DataFrame) -> dict[str, Any]:
     follow_ups = _with_intervals(_recovery(outcomes.values()), _in_time(cases, now))
     follow_ups["by_tier"] = by_tier
     follow_ups["tier_basis"] = "segment" if "tier" in chosen else "register"
-    return {"tier_pyramid": _pyramid(survey, chosen), "follow_ups": follow_ups}
+    return {"tier_pyramid": _pyramid(survey, chosen, selection), "follow_ups": follow_ups}
 
 
 def data_stamp(survey: Survey) -> dict[str, Any]:

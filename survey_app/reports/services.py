@@ -231,7 +231,7 @@ class ReportService:
         frame = self.frames.get(stamp)
         wanted = [c for c in ("response_id", "submitted_at", "tier") if c in frame]
         wanted += [c for c in selection.segments if c not in wanted]
-        section = report_section(survey, selection.apply(frame[wanted]))
+        section = report_section(survey, selection.apply(frame[wanted]), selection)
         self.results.write(survey.id, key, section)
         return section
 

@@ -166,6 +166,9 @@ def test_the_figures_against_the_hand_count(app, scenario):
     assert only_a["follow_ups"]["recovery"]["followed_up"] == 2
     assert only_a["follow_ups"]["resolved_in_time"]["cases"] == 3
     assert {r["tier"]: r["responses"] for r in only_a["tier_pyramid"]} == {"A": 5, "B": 0, "C": 0}
+    # invitations are filtered by the same segments: the rates compare like with like
+    assert {r["tier"]: r["invited"] for r in only_a["tier_pyramid"]} == {"A": 6, "B": 0, "C": 0}
+    assert only_a["tier_pyramid"][1]["response_rate"] is None
 
 
 def test_a_resolved_follow_up_and_a_new_tier_show_at_once(app, scenario):
