@@ -5,6 +5,7 @@ responses (the CLI on a CSV export), never against the code under test."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -259,6 +260,38 @@ def test_new_responses_reach_the_report(client, seeded):
     add_demo_responses(survey, 25, seed=99)
     after = ready_json(client, f"/reports/{survey.id}/data.json?bootstrap=0").get_json()["n"]
     assert after == before + 25
+
+
+def test_the_overview_counts_unfinished_responses_in_the_completion_rate(
+    reports_app, make_survey, make_user
+):
+    from ..conftest import SurveyTaker, page_answers
+
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 12, seed=3)
+    for _ in range(4):  # four people answer the first page and stop
+        taker = SurveyTaker(reports_app.test_client(), survey.id)
+        taker.open()
+        assert taker.submit(page_answers(q, 1)).status_code == 302
+    client = reports_app.test_client()
+    login_as(client, make_user("manager", ("default",)))
+    html = ready(client, f"/reports/{survey.id}").get_data(as_text=True)
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html))
+    assert facts["Complete responses (all)"] == "12"
+    assert facts["Started, not finished"] == "4"
+    assert facts["Completion rate (all)"] == "75%"  # 12 of 16
+
+
+def test_the_ordinal_models_of_the_loyalty_items_are_on_the_page(client, seeded, tmp_path):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    data = ready_json(client, f"/reports/{survey.id}/data.json").get_json()
+    html = ready(client, f"/reports/{survey.id}/satisfaction").get_data(as_text=True)
+    table = html.split("Ordinal models of each loyalty item", 1)[1].split("</table>", 1)[0]
+    for item, model in data["loyalty"]["ordinal"].items():
+        row = re.search(rf"<td>{item}: .*?</td>(.*?)</tr>", table).group(1)
+        cells = re.findall(r'<td class="num">(.*?)</td>', row)
+        assert cells == [str(model["n"]), f"{model['coef']:.3f}", f"{math.exp(model['coef']):.2f}"]
 
 
 def test_too_few_responses_say_so(client, reports_app, make_survey, make_user):
