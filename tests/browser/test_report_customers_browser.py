@@ -5,6 +5,7 @@ host, no console error, nothing wider than a phone. Screenshots in ``tests/artif
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 import pytest
@@ -17,6 +18,16 @@ from .conftest import DESKTOP, PHONE, shot
 from .test_reports_browser import sign_in, watch
 
 pytestmark = pytest.mark.browser
+
+
+def computed(page, url: str) -> None:
+    """Wait until the report of ``url`` is computed to the end (with its bootstrap): a page
+    still waiting for it reloads itself when it is ready."""
+    for _ in range(600):
+        if page.request.get(url).status == 200:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} was not computed")
 
 
 def drawn(page, charts: int) -> None:
@@ -41,6 +52,8 @@ def test_customers_page(scenario, live_server, new_page, viewport):  # noqa: F81
     page = new_page(viewport)
     errors, foreign = watch(page, live_server)
     sign_in(page, live_server)
+    for query in ("", "?tier=A"):
+        computed(page, f"{live_server}/reports/{survey.id}/data.json{query}")
     name = "desktop" if viewport is DESKTOP else "phone"
     page.goto(f"{live_server}/reports/{survey.id}/customers")
     drawn(page, 3)
