@@ -14,6 +14,7 @@ bar pattern, and values are written on the chart.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -916,12 +917,12 @@ def plain(label: Any) -> str:
     return html.unescape(str(label).replace("<br>", " ")).strip()
 
 
-def _ends(trace: Any, axis: str, i: int, value: float) -> tuple[float, float] | None:
-    bars = getattr(trace, f"error_{axis}", None)
-    if bars is None or bars.array is None:
+def _ends(trace: Mapping[str, Any], axis: str, i: int, value: float) -> tuple[float, float] | None:
+    bars = trace.get(f"error_{axis}") or {}
+    if bars.get("array") is None:
         return None
-    plus = bars.array[i]
-    minus = bars.arrayminus[i] if bars.arrayminus is not None else plus
+    plus = bars["array"][i]
+    minus = bars["arrayminus"][i] if bars.get("arrayminus") is not None else plus
     if not plus and not minus:
         return None
     return value - minus, value + plus
@@ -938,22 +939,31 @@ def _cell(value: Any) -> str:
     return _num(value, 3 if abs(value) < 1 else 2)
 
 
-def figure_table(fig: go.Figure, _: Translate = _keep) -> dict[str, Any]:
+def figure_table(fig: go.Figure | Mapping[str, Any], _: Translate = _keep) -> dict[str, Any]:
     """The data a chart draws, as a table for readers who cannot see it (its text
     alternative): a row per point or bar (series, label, value with its 95% interval
     where one is drawn), a row per cell of a heatmap; a scatter of two numbers (the
     importance-performance matrix) gets both. Fitted lines are named, not listed point by
-    point. Column headings are the axis titles."""
-    layout = fig.layout
-    x_title = plain(layout.xaxis.title.text or "") if layout.xaxis.title else ""
-    y_title = plain(layout.yaxis.title.text or "") if layout.yaxis.title else ""
-    title = plain(layout.title.text or "") if layout.title else ""
-    if any(t.type == "heatmap" for t in fig.data):
-        (trace,) = fig.data
+    point. Column headings are the axis titles.
+
+    Takes the figure or its JSON as plain data (``json.loads(fig.to_json())``: reading a
+    ``go.Figure``'s attributes costs far more than the page's other work)."""
+    if isinstance(fig, go.Figure):
+        fig = json.loads(fig.to_json())
+    layout = fig.get("layout", {})
+
+    def title_of(part: Mapping[str, Any] | None) -> str:
+        return plain(((part or {}).get("title") or {}).get("text") or "")
+
+    x_title, y_title = title_of(layout.get("xaxis")), title_of(layout.get("yaxis"))
+    title = title_of(layout)
+    data = fig.get("data", [])
+    if any(t.get("type") == "heatmap" for t in data):
+        (trace,) = data
         rows = [
-            [plain(row), plain(column), _cell(trace.z[r][c])]
-            for r, row in enumerate(trace.y)
-            for c, column in enumerate(trace.x)
+            [plain(row), plain(column), _cell(trace["z"][r][c])]
+            for r, row in enumerate(trace["y"])
+            for c, column in enumerate(trace["x"])
         ]
         return {
             "title": title,
@@ -963,35 +973,32 @@ def figure_table(fig: go.Figure, _: Translate = _keep) -> dict[str, Any]:
         }
     rows, lines, pairs = [], [], False
     label_title, value_title = x_title, y_title
-    for trace in fig.data:
-        name = plain(trace.name or "")
-        if trace.type == "scatter" and "markers" not in (trace.mode or ""):
+    for trace in data:
+        name = plain(trace.get("name") or "")
+        if trace.get("type") == "scatter" and "markers" not in (trace.get("mode") or ""):
             lines.append(name)
             continue
-        xs, ys = list(trace.x), list(trace.y)
-        horizontal = getattr(trace, "orientation", None) == "h" or (
+        xs, ys = list(trace.get("x", [])), list(trace.get("y", []))
+        horizontal = trace.get("orientation") == "h" or (
             all(isinstance(v, str) for v in ys) and not all(isinstance(v, str) for v in xs)
         )
         labels, values, axis = (ys, xs, "x") if horizontal else (xs, ys, "y")
         if horizontal:
             label_title, value_title = y_title, x_title
-        base = getattr(trace, "base", None)
-        two = all(_is_number(v) for v in labels) and trace.text is not None
+        base, text = trace.get("base"), trace.get("text")
+        two = all(_is_number(v) for v in labels) and isinstance(text, list)
         for i, (label, value) in enumerate(zip(labels, values, strict=True)):
             if value is None:
                 continue
             if base is not None:  # a band from base to base + value
-                text = f"{_num(base[i])} – {_num(base[i] + value)}"
+                shown = f"{_num(base[i])} – {_num(base[i] + value)}"
             else:
                 ends = _ends(trace, axis, i, value)
-                text = _cell(value) + (f" [{_cell(ends[0])}, {_cell(ends[1])}]" if ends else "")
-            row = [
-                name,
-                plain(trace.text[i])
-                if two
-                else (_cell(label) if _is_number(label) else plain(label)),
-                text,
-            ]
+                shown = _cell(value) + (f" [{_cell(ends[0])}, {_cell(ends[1])}]" if ends else "")
+            if two:  # the points are named by their text
+                row = [name, plain(text[i]), shown]
+            else:
+                row = [name, _cell(label) if _is_number(label) else plain(label), shown]
             if two:  # the label axis is a value too, with its own interval
                 pairs = True
                 ends = _ends(trace, "y" if horizontal else "x", i, label)

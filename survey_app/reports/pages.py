@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -121,7 +122,9 @@ def unreliable_dimensions(
 
 
 def _chart(chart_id: str, fig, caption: str = "", _: Callable[[str], str] | None = None) -> Chart:
-    return Chart(chart_id, fig.to_json(), caption, figures.figure_table(fig, _ or _current()))
+    figure = fig.to_json()
+    table = figures.figure_table(json.loads(figure), _ or _current())
+    return Chart(chart_id, figure, caption, table)
 
 
 def _current() -> Callable[[str], str]:
