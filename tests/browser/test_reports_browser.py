@@ -110,6 +110,7 @@ def overflow(page) -> int:
 def test_every_report_page_as_a_manager(report_site, new_page, viewport):
     survey, base = report_site
     page = new_page(viewport)
+    page.set_default_navigation_timeout(60_000)  # the first pages render cold on a busy machine
     errors, foreign = watch(page, base)
     sign_in(page, base)
     name = "desktop" if viewport is DESKTOP else "phone"
