@@ -359,10 +359,13 @@ def tier_customers(
     else:
         raise CustomerError(f"unknown method {method!r} (abc or rfm)")
     counts = {t: 0 for t in TIERS} | {"manual": 0}
+    now = utcnow()
     for customer in customers:
         if keep_manual and customer.tier_source == "manual":
             counts["manual"] += 1
             continue
+        if customer.tier != tiers[customer.id]:
+            customer.updated_at = now  # the reports' customer figures are keyed by it
         customer.tier, customer.tier_source = tiers[customer.id], method
         if method == "rfm":
             customer.rfm = details[customer.id]
@@ -378,6 +381,7 @@ def set_tier(customer: Customer, tier: str | None) -> None:
     before = customer.tier
     customer.tier = tier
     customer.tier_source = "manual" if tier else None
+    customer.updated_at = utcnow()
     audit.record(
         "customer.tier",
         customer.unit_id,

@@ -14,6 +14,7 @@ bar pattern, and values are written on the chart.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -624,12 +625,11 @@ def segment_means(
         _t(
             "scatter",
             x=values,
-            y=[esc(group_names.get(g, g)) for g in groups],
-            mode="markers+text",
+            # n in the axis label: written over the top marker it was cut off
+            y=[f"{esc(group_names.get(g, g))}<br>n = {counts.get(g, '?')}" for g in groups],
+            mode="markers",
             marker={"color": BLUE, "symbol": "circle", "size": 12},
             error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
-            text=[f"n = {counts.get(g, '?')}" for g in groups],
-            textposition="top center",
             name=_("Mean (95% CI)"),
             hovertemplate="%{y}: %{x:.2f}<extra></extra>",
         )
@@ -773,3 +773,241 @@ def keyword_bars(keywords: list[tuple[str, int]], title: str, _: Translate = _ke
     _layout(fig, title, _("Respondents who used the word"), "", _height(len(words)))
     fig.update_yaxes(autorange="reversed")
     return fig.build()
+
+
+# -- customers and follow-ups ----------------------------------------------------------------
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def tier_pyramid(
+    rows: Sequence[Mapping[str, Any]], tier_names: Mapping[str, str], _: Translate = _keep
+) -> go.Figure:
+    """The customer pyramid: per tier (A on top) its share of the register's customers
+    and its share of their revenue, side by side; the two bars also differ by pattern and
+    carry their percentages and counts."""
+    tiers = [r["tier"] for r in rows]
+    labels = [esc(tier_names.get(t, t)) for t in tiers]
+    total = sum(r["customers"] for r in rows)
+    customer_shares = [r["customers"] / total if total else None for r in rows]
+    revenue_shares = [r["revenue_share"] for r in rows]
+    traces = [
+        _t(
+            "bar",
+            y=labels,
+            x=[None if s is None else 100 * s for s in customer_shares],
+            orientation="h",
+            name=_("Share of customers"),
+            marker={"color": BLUE, "pattern": {"shape": ""}},
+            text=[
+                f"{_percent(s)} ({r['customers']})"
+                for s, r in zip(customer_shares, rows, strict=True)
+            ],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        ),
+        _t(
+            "bar",
+            y=labels,
+            x=[None if s is None else 100 * s for s in revenue_shares],
+            orientation="h",
+            name=_("Share of revenue"),
+            marker={"color": ORANGE, "pattern": {"shape": "/"}},
+            text=[_percent(s) for s in revenue_shares],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        ),
+    ]
+    fig = _Fig(traces)
+    _layout(
+        fig,
+        _("Customer pyramid: share of customers and of revenue by tier (n = %s)") % total,
+        _("Share of the register (%)"),
+        "",
+        _height(2 * len(rows)),
+    )
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(range=[0, 105])
+    fig.update_yaxes(autorange="reversed")
+    return fig.build()
+
+
+def _rate_chart(
+    entries: Sequence[tuple[str, Mapping[str, Any]]],
+    count: str,
+    of: str,
+    rate: str,
+    title: str,
+    x_title: str,
+    _: Translate,
+) -> go.Figure:
+    """A proportion per group as a marker with its 95% interval, "k of n" written beside."""
+    shown = [(name, e) for name, e in entries if e[of]]
+    values = [100 * e[rate] for _n, e in shown]
+    minus, plus = _errors(
+        values, [None if e["ci"] is None else [100 * c for c in e["ci"]] for _n, e in shown]
+    )
+    counts = [_("%(k)s of %(n)s") % {"k": e[count], "n": e[of]} for _n, e in shown]
+    fig = _Fig(
+        _t(
+            "scatter",
+            x=values,
+            # the counts in the axis labels: written over the markers they were cut off
+            y=[f"{esc(name)}<br>{c}" for (name, _e), c in zip(shown, counts, strict=True)],
+            mode="markers",
+            marker={"color": BLUE, "symbol": "circle", "size": 12},
+            error_x={"type": "data", "array": plus, "arrayminus": minus, "symmetric": False},
+            customdata=counts,
+            name=_("Share (95% CI)"),
+            hovertemplate="%{y}: %{x:.0f}%<extra></extra>",
+        )
+    )
+    _layout(fig, title, x_title, "", _height(len(shown)))
+    fig.update_xaxes(range=[-2, 102])
+    fig.update_yaxes(autorange="reversed")
+    return fig.build()
+
+
+def _overall_and_tiers(
+    follow_ups: Mapping[str, Any], part: str, tier_names: Mapping[str, str], _: Translate
+) -> list[tuple[str, Mapping[str, Any]]]:
+    entries = [(_("All customers"), follow_ups[part])]
+    for tier, figures_ in follow_ups.get("by_tier", {}).items():
+        entries.append((_("Tier %s") % tier_names.get(tier, tier), figures_[part]))
+    return entries
+
+
+def recovery_chart(
+    follow_ups: Mapping[str, Any], tier_names: Mapping[str, str], _: Translate = _keep
+) -> go.Figure:
+    """The recovery rate (followed-up customers whose next response no longer met the
+    follow-up condition, of those who answered again), overall and per tier, with 95%
+    Wilson intervals; groups in which nobody answered again are left out."""
+    return _rate_chart(
+        _overall_and_tiers(follow_ups, "recovery", tier_names, _),
+        "recovered",
+        "with_next_response",
+        "rate",
+        _("Recovery: followed-up customers satisfied at their next response (95% CI)"),
+        _("Recovered (%)"),
+        _,
+    )
+
+
+def in_time_chart(
+    follow_ups: Mapping[str, Any], tier_names: Mapping[str, str], _: Translate = _keep
+) -> go.Figure:
+    """The share of resolved follow-ups resolved by their due time, overall and per
+    tier, with 95% Wilson intervals; groups without a resolved case are left out."""
+    return _rate_chart(
+        _overall_and_tiers(follow_ups, "resolved_in_time", tier_names, _),
+        "in_time",
+        "resolved",
+        "share",
+        _("Follow-ups resolved by their due time (95% CI)"),
+        _("Resolved in time (%)"),
+        _,
+    )
+
+
+# -- the data of a chart as a table (its text alternative) -----------------------------------
+def plain(label: Any) -> str:
+    """A Plotly label as plain text: line breaks as spaces, entities decoded (the page
+    escapes it again)."""
+    return html.unescape(str(label).replace("<br>", " ")).strip()
+
+
+def _ends(trace: Mapping[str, Any], axis: str, i: int, value: float) -> tuple[float, float] | None:
+    bars = trace.get(f"error_{axis}") or {}
+    if bars.get("array") is None:
+        return None
+    plus = bars["array"][i]
+    minus = bars["arrayminus"][i] if bars.get("arrayminus") is not None else plus
+    if not plus and not minus:
+        return None
+    return value - minus, value + plus
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    """A number of a chart's table: whole numbers as such, others to 2 decimals (3 under 1)."""
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return str(int(value))
+    return _num(value, 3 if abs(value) < 1 else 2)
+
+
+def figure_table(fig: go.Figure | Mapping[str, Any], _: Translate = _keep) -> dict[str, Any]:
+    """The data a chart draws, as a table for readers who cannot see it (its text
+    alternative): a row per point or bar (series, label, value with its 95% interval
+    where one is drawn), a row per cell of a heatmap; a scatter of two numbers (the
+    importance-performance matrix) gets both. Fitted lines are named, not listed point by
+    point. Column headings are the axis titles.
+
+    Takes the figure or its JSON as plain data (``json.loads(fig.to_json())``: reading a
+    ``go.Figure``'s attributes costs far more than the page's other work)."""
+    if isinstance(fig, go.Figure):
+        fig = json.loads(fig.to_json())
+    layout = fig.get("layout", {})
+
+    def title_of(part: Mapping[str, Any] | None) -> str:
+        return plain(((part or {}).get("title") or {}).get("text") or "")
+
+    x_title, y_title = title_of(layout.get("xaxis")), title_of(layout.get("yaxis"))
+    title = title_of(layout)
+    data = fig.get("data", [])
+    if any(t.get("type") == "heatmap" for t in data):
+        (trace,) = data
+        rows = [
+            [plain(row), plain(column), _cell(trace["z"][r][c])]
+            for r, row in enumerate(trace["y"])
+            for c, column in enumerate(trace["x"])
+        ]
+        return {
+            "title": title,
+            "columns": [y_title or _("Item"), x_title or _("Series"), _("Value")],
+            "rows": rows,
+            "lines": [],
+        }
+    rows, lines, pairs = [], [], False
+    label_title, value_title = x_title, y_title
+    for trace in data:
+        name = plain(trace.get("name") or "")
+        if trace.get("type") == "scatter" and "markers" not in (trace.get("mode") or ""):
+            lines.append(name)
+            continue
+        xs, ys = list(trace.get("x", [])), list(trace.get("y", []))
+        horizontal = trace.get("orientation") == "h" or (
+            all(isinstance(v, str) for v in ys) and not all(isinstance(v, str) for v in xs)
+        )
+        labels, values, axis = (ys, xs, "x") if horizontal else (xs, ys, "y")
+        if horizontal:
+            label_title, value_title = y_title, x_title
+        base, text = trace.get("base"), trace.get("text")
+        two = all(_is_number(v) for v in labels) and isinstance(text, list)
+        for i, (label, value) in enumerate(zip(labels, values, strict=True)):
+            if value is None:
+                continue
+            if base is not None:  # a band from base to base + value
+                shown = f"{_num(base[i])} – {_num(base[i] + value)}"
+            else:
+                ends = _ends(trace, axis, i, value)
+                shown = _cell(value) + (f" [{_cell(ends[0])}, {_cell(ends[1])}]" if ends else "")
+            if two:  # the points are named by their text
+                row = [name, plain(text[i]), shown]
+            else:
+                row = [name, _cell(label) if _is_number(label) else plain(label), shown]
+            if two:  # the label axis is a value too, with its own interval
+                pairs = True
+                ends = _ends(trace, "y" if horizontal else "x", i, label)
+                row.append(
+                    _cell(label) + (f" [{_cell(ends[0])}, {_cell(ends[1])}]" if ends else "")
+                )
+            rows.append(row)
+    columns = [_("Series"), label_title or _("Name"), value_title or _("Value")]
+    if pairs:
+        columns = [_("Series"), _("Name"), value_title or _("Value"), label_title or _("Value")]
+        rows = [r + [""] * (4 - len(r)) for r in rows]
+    return {"title": title, "columns": columns, "rows": rows, "lines": lines}

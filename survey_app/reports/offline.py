@@ -27,9 +27,9 @@ def build(survey: Survey, report: dict[str, Any], lang: str) -> str:
     q = survey.questionnaire
     labels = pages.Labels.of(q, lang)
     sections = [(name, title) for name, _path, title in pages.PAGES if name in pages.BUILDERS]
-    contents = {}
-    if "note" not in report:
-        contents = {name: pages.BUILDERS[name](report, q, labels, _) for name, _t in sections}
+    if "note" in report:  # too few responses to analyse: the customer figures need none
+        sections = [(name, title) for name, title in sections if name in pages.WITHOUT_ANALYSIS]
+    contents = {name: pages.BUILDERS[name](report, q, labels, _) for name, _t in sections}
     selection = report.get("selection", {})
     parts = [f"{k}={'|'.join(v)}" for k, v in selection.get("segments", {}).items()]
     parts += [f"{k}={selection[k]}" for k in ("from", "to", "version") if selection.get(k)]

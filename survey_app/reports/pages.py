@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ PAGES = (  # endpoint suffix, URL path under /reports/<survey_id>, title (transl
     ("priorities", "priorities", N_("What to fix first")),
     ("satisfaction", "satisfaction", N_("Satisfaction and loyalty")),
     ("segments", "segments", N_("Segments and waves")),
+    ("customers", "customers", N_("Customers and follow-ups")),
     ("methods", "methods", N_("Methods")),
     ("texts", "open-text", N_("Open text")),
 )
@@ -42,6 +44,8 @@ class Chart:
     id: str
     figure: str  # the figure's JSON, for the page's script (a data- attribute)
     caption: str = ""
+    # the chart's data as a table (figures.figure_table): its text alternative
+    table: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Labels:
     groups: dict[str, dict[str, str]]  # segment id -> choice id -> title
     items: dict[str, str]  # column -> "ID: text"
     wave: str | None  # the segment with role: wave
+    lang: str = "en"
 
     @classmethod
     def of(cls, q: Questionnaire, lang: str) -> Labels:
@@ -75,7 +80,7 @@ class Labels:
         for column in q.columns:
             text = getattr(column.item, "text", None)
             items[column.name] = f"{column.name}: {translate(text, lang)}" if text else column.name
-        return cls(names, groups, items, wave)
+        return cls(names, groups, items, wave, lang)
 
 
 def scale_name(q: Questionnaire, dimension: str, role: str = "perception") -> str:
@@ -84,6 +89,19 @@ def scale_name(q: Questionnaire, dimension: str, role: str = "perception") -> st
         measure = q.measure_by_role(role)
         return f"{measure.id}_{dimension}"
     return dimension
+
+
+def scale_label(q: Questionnaire, labels: Labels, name: str) -> str:
+    """A reliability key (``P_tangibles``, ``satisfaction``) in words: the dimension's
+    title, with the measure's when the questionnaire has several."""
+    if name in labels.dimensions:
+        return labels.dimensions[name]
+    for measure in q.measures:
+        prefix = f"{measure.id}_"
+        if name.startswith(prefix) and name[len(prefix) :] in labels.dimensions:
+            title = translate(measure.title, labels.lang) if measure.title else measure.id
+            return f"{labels.dimensions[name[len(prefix) :]]} ({title})"
+    return name
 
 
 def unreliable_dimensions(
@@ -103,8 +121,21 @@ def unreliable_dimensions(
     return out
 
 
-def _chart(chart_id: str, fig, caption: str = "") -> Chart:
-    return Chart(chart_id, fig.to_json(), caption)
+def _chart(chart_id: str, fig, caption: str = "", _: Callable[[str], str] | None = None) -> Chart:
+    figure = fig.to_json()
+    table = figures.figure_table(json.loads(figure), _ or _current())
+    return Chart(chart_id, figure, caption, table)
+
+
+def _current() -> Callable[[str], str]:
+    """gettext of the request (the column headings of a chart's table), else English."""
+    from flask import has_request_context
+
+    if has_request_context():
+        from flask_babel import gettext
+
+        return gettext
+    return str
 
 
 def overview(report, q, labels: Labels, _) -> dict[str, Any]:
@@ -326,8 +357,21 @@ def methods(report, q, labels: Labels, _) -> dict[str, Any]:
     for d, g in report.get("gaps", {}).items():
         if isinstance(g, dict):
             used.append({"analysis": f"gap {d}", "n": g.get("n"), "note": g.get("note")})
+    analyses = {
+        "efa": _("Exploratory factor analysis"),
+        "cfa": _("Confirmatory factor analysis"),
+        "regression": _("Satisfaction model"),
+        "loyalty": _("Loyalty curve"),
+    }
     for row in used:
         row["left_out"] = None if row["n"] is None else n - row["n"]
+        name = row["analysis"]
+        if name in analyses:
+            row["label"] = analyses[name]
+        elif name.startswith("gap "):
+            row["label"] = _("Gap") + ": " + labels.dimensions.get(name[4:], name[4:])
+        else:
+            row["label"] = _("Reliability") + ": " + scale_label(q, labels, name)
     cfa = report.get("cfa", {})
     fit = []
     for index, (op, cut) in CFA_CUTOFFS.items():
@@ -342,7 +386,19 @@ def methods(report, q, labels: Labels, _) -> dict[str, Any]:
             deleted, alpha = s.get("alpha_if_deleted"), r.get("alpha")
             if deleted is not None and alpha is not None and deleted > alpha:
                 flagged_alpha.setdefault(scale, []).append(column)
+    missing = report.get("missing")
     return {
+        "scale_labels": {
+            name: scale_label(q, labels, name) for name in report.get("reliability", {})
+        },
+        "missing_text": {
+            "listwise": _(
+                "listwise (a response that lacks an item an analysis needs is left out of it)"
+            ),
+            "available": _(
+                "available cases (each statistic uses every response that answered its items)"
+            ),
+        }.get(missing, missing),
         "charts": charts,
         "reliability": report.get("reliability", {}),
         "lowers_alpha": flagged_alpha,
@@ -356,12 +412,67 @@ def methods(report, q, labels: Labels, _) -> dict[str, Any]:
     }
 
 
+def tier_names(q: Questionnaire, labels: Labels) -> dict[str, str]:
+    """The tiers' names: the questionnaire's ``tier`` segment choices, else the letters."""
+    return {t: labels.groups.get("tier", {}).get(t, t) for t in ("A", "B", "C")}
+
+
+def customers(report, q, labels: Labels, _) -> dict[str, Any]:
+    """The customer pyramid, the recovery rate and the share resolved in time (overall
+    and by tier), and satisfaction by tier where the questionnaire has the segment."""
+    charts, pyramid_charts = [], []
+    names = tier_names(q, labels)
+    pyramid = report.get("tier_pyramid")
+    follow_ups = report.get("follow_ups")
+    if pyramid and any(r["customers"] for r in pyramid):
+        pyramid_charts.append(_chart("tier-pyramid", figures.tier_pyramid(pyramid, names, _)))
+    tier_satisfaction = report.get("segments", {}).get("tier", {}).get("satisfaction", {})
+    if "means" in tier_satisfaction:
+        pyramid_charts.append(
+            _chart(
+                "segment-tier-satisfaction",
+                figures.segment_means(
+                    tier_satisfaction,
+                    labels.groups.get("tier", {}),
+                    _("%s by %s (mean, 95%% CI)")
+                    % (
+                        labels.dimensions.get("satisfaction", "satisfaction"),
+                        labels.dimensions.get("tier", "tier"),
+                    ),
+                    _,
+                ),
+            )
+        )
+    rows = []
+    if follow_ups:
+        if follow_ups["recovery"]["with_next_response"]:
+            charts.append(_chart("recovery", figures.recovery_chart(follow_ups, names, _)))
+        if follow_ups["resolved_in_time"]["resolved"]:
+            charts.append(_chart("in-time", figures.in_time_chart(follow_ups, names, _)))
+        rows.append({"group": _("All customers"), **follow_ups})
+        for tier, part in follow_ups["by_tier"].items():
+            rows.append({"group": _("Tier %s") % names[tier], **part})
+    return {
+        "pyramid": pyramid,
+        "pyramid_charts": pyramid_charts,
+        "charts": charts,
+        "rows": rows,
+        "tier_names": names,
+        "follow_ups": follow_ups,
+        "has_tier_segment": "tier" in labels.groups,
+    }
+
+
+# pages shown even when there are too few responses for the analysis
+WITHOUT_ANALYSIS = ("customers",)
+
 BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     "overview": overview,
     "service": service,
     "priorities": priorities,
     "satisfaction": satisfaction,
     "segments": segments,
+    "customers": customers,
     "methods": methods,
 }
 
@@ -401,6 +512,7 @@ def template_values(_) -> dict[str, Any]:
     """What every report template uses besides the report (pages and offline file)."""
     return {
         "report_pages": PAGES,
+        "without_analysis": WITHOUT_ANALYSIS,
         "quadrant_names": {
             "concentrate here": _("Concentrate here"),
             "keep up the good work": _("Keep up the good work"),

@@ -125,6 +125,13 @@ def segments(survey_id: str):
     return _page("segments")
 
 
+@bp.get("/<sid:survey_id>/customers")
+@survey_requires("view_reports")
+def customers(survey_id: str):
+    """The customer pyramid, recovery after follow-ups and follow-ups resolved in time."""
+    return _page("customers")
+
+
 @bp.get("/<sid:survey_id>/methods")
 @survey_requires("view_reports")
 def methods(survey_id: str):

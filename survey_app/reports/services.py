@@ -200,7 +200,7 @@ class ReportService:
         key = self.key(stamp, selection, options)
         cached = self.results.read(survey.id, key)
         if cached is not None:
-            return Ready(cached)
+            return Ready({**cached, **self.customers(survey, stamp, selection)})
         q = _questionnaire(survey, stamp)
         future = self._submit(stamp, key, q, selection, options)
         if not selection.segments and options.bootstrap == 0:
@@ -210,7 +210,30 @@ class ReportService:
         result = self.jobs.wait(future, wait)
         if result is None:
             return Pending(_retry_after(stamp, options))
-        return Ready(result)
+        return Ready({**result, **self.customers(survey, stamp, selection)})
+
+    def customers(self, survey: Survey, stamp: Stamp, selection: Selection) -> dict[str, Any]:
+        """The report's customer figures (``tier_pyramid``, ``follow_ups``; both None when
+        the unit has no customer register and the survey no follow-up).
+
+        Cached apart from the analysis, keyed by the responses' stamp and the follow-ups'
+        and register's own (:func:`~survey_app.followups.reporting.data_stamp`): a case
+        resolved shows at the next request without recomputing the analysis."""
+        from ..followups.reporting import data_stamp, report_section
+
+        depends = data_stamp(survey)
+        if not depends["cases"] and not depends["customers"]:
+            return {"tier_pyramid": None, "follow_ups": None}
+        key = self.results.key(stamp, {"customers": selection.key, "data": depends})
+        cached = self.results.read(survey.id, key)
+        if cached is not None:
+            return cached
+        frame = self.frames.get(stamp)
+        wanted = [c for c in ("response_id", "submitted_at", "tier") if c in frame]
+        wanted += [c for c in selection.segments if c not in wanted]
+        section = report_section(survey, selection.apply(frame[wanted]), selection)
+        self.results.write(survey.id, key, section)
+        return section
 
     def _submit(
         self,

@@ -6,6 +6,7 @@ Screenshots go to ``tests/artifacts/``."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -30,6 +31,7 @@ PAGES = (
     "/priorities",
     "/satisfaction",
     "/segments",
+    "/customers",
     "/methods",
     "/open-text",
 )
@@ -95,10 +97,20 @@ def drawn(page) -> int:
     return int(page.get_attribute("body", "data-charts-drawn"))
 
 
+# WCAG 2.1 contrast of the page's texts (see contrast.js)
+LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the screen (0: nothing to scroll sideways)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_report_page_as_a_manager(report_site, new_page, viewport):
     survey, base = report_site
     page = new_page(viewport)
+    page.set_default_navigation_timeout(60_000)  # the first pages render cold on a busy machine
     errors, foreign = watch(page, base)
     sign_in(page, base)
     name = "desktop" if viewport is DESKTOP else "phone"
@@ -107,6 +119,8 @@ def test_every_report_page_as_a_manager(report_site, new_page, viewport):
         assert drawn(page) > 0, path
         assert page.locator(".plot .main-svg").count() > 0, path
         assert page.locator("h1").count() == 1
+        assert overflow(page) <= 0, path  # readable on a phone: tables scroll in their box
+        assert page.evaluate(LOW_CONTRAST) == [], path
         shot(page, f"report-{name}-{path.strip('/') or 'overview'}")
     assert not errors, errors
     assert not foreign, foreign
@@ -151,3 +165,102 @@ def test_an_open_answer_with_markup_shows_as_text(report_site, new_page):
     assert page.evaluate("window.__pwned === undefined")
     shot(page, "report-open-text-markup")
     assert not errors, errors
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching ``selector`` has the focus."""
+    for _ in range(limit):
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
+def test_the_filters_and_sorting_work_with_the_keyboard_alone(report_site, new_page):
+    survey, base = report_site
+    page = new_page(DESKTOP)
+    errors, foreign = watch(page, base)
+    sign_in(page, base)
+    # the filtered report computed to the end first: a page still waiting for its
+    # bootstrap reloads itself when it is ready, which would cut the key presses short
+    for _ in range(600):
+        if page.request.get(f"{base}/reports/{survey.id}/data.json?region=east").status == 200:
+            break
+        time.sleep(0.1)
+    page.goto(f"{base}/reports/{survey.id}/service-quality")
+    drawn(page)
+    tab_to(page, "form.filters summary")
+    page.keyboard.press("Enter")  # opens the filters
+    tab_to(page, "input[name=region][value=east]")
+    page.keyboard.press("Space")
+    tab_to(page, "form.filters button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    drawn(page)
+    frame = responses_frame(survey.id)
+    assert int(page.get_attribute("#report-n", "data-n")) == int((frame["region"] == "east").sum())
+    assert "region=east" in page.url
+    # the items table sorts by the gap with the keyboard: descending, then ascending
+    gaps = "Array.from(document.querySelectorAll('table.sortable tbody tr td:nth-child(5)'))"
+    gaps += ".map(td => parseFloat(td.getAttribute('data-value')))"
+    tab_to(page, "table.sortable th:nth-child(5) button")
+    page.keyboard.press("Enter")
+    values = page.evaluate(gaps)
+    assert values == sorted(values, reverse=True) and len(values) > 5
+    page.keyboard.press("Enter")
+    assert page.evaluate(gaps) == sorted(values)
+    assert not errors and not foreign
+
+
+def test_a_chart_downloads_as_svg_and_png_and_is_audited(report_site, new_page):
+    from survey_app.models import AuditEntry
+
+    survey, base = report_site
+    page = new_page(DESKTOP)
+    errors, foreign = watch(page, base)
+    sign_in(page, base)
+    page.goto(f"{base}/reports/{survey.id}/service-quality")
+    drawn(page)
+    for fmt, start in (("svg", b"<svg"), ("png", b"\x89PNG")):
+        with page.expect_download() as download:
+            page.click(f"button[data-download={fmt}][data-chart=gaps]")
+        path = download.value.path()
+        assert Path(path).read_bytes().startswith(start), fmt
+        assert download.value.suggested_filename == f"gaps.{fmt}"
+    db.session.expire_all()
+    saved = db.session.scalars(
+        db.select(AuditEntry).where(AuditEntry.action == "report_chart_download")
+    ).all()
+    assert len(saved) == 2
+    assert not errors and not foreign
+
+
+def test_the_offline_file_draws_every_chart_without_any_request(report_site, new_page, tmp_path):
+    survey, base = report_site
+    out = tmp_path / "report.html"
+    from flask import current_app
+
+    result = current_app.test_cli_runner().invoke(
+        args=["report", survey.id, "--out", str(out), "--lang", "zh", "--bootstrap", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    page = new_page(PHONE)
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.route(
+        "**/*",
+        lambda route: route.abort() if route.request.url.startswith("http") else route.continue_(),
+    )
+    page.goto(out.as_uri())
+    page.wait_for_function(
+        "document.body.getAttribute('data-charts-drawn') !== null", timeout=60_000
+    )
+    charts = int(page.get_attribute("body", "data-charts-drawn"))
+    assert charts == out.read_text(encoding="utf-8").count('class="plot"') > 10
+    assert page.locator(".plot .main-svg").count() >= charts
+    assert [r for r in requests if not r.startswith(("file:", "data:", "blob:"))] == []
+    assert not errors, errors
+    assert "服务质量" in page.inner_text("main")
+    shot(page, "report-offline-phone-zh")

@@ -3,6 +3,8 @@ analysis JSON (no database, no Flask)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analysis.data import SurveyData
@@ -25,7 +27,6 @@ def every_figure(q, report, labels):
 
 
 def test_every_chart_has_titles_and_okabe_ito_colours(servqual):
-    import json
 
     q, report, labels = servqual
     okabe = {c.lower() for c in (*figures.PALETTE, figures.GREY, "#ffffff")}
@@ -128,6 +129,7 @@ def test_segments_trend_and_methods_charts_follow_the_json(servqual):
     tier = report["segments"]["tier"]["satisfaction"]
     fig = figures.segment_means(tier, labels.groups["tier"], "t")
     assert list(fig.data[0].x) == [tier["means"][g] for g in tier["means"]]
+    assert fig.data[0].y[0] == f"{labels.groups['tier']['A']}<br>n = {tier['counts']['A']}"
     wave = report["segments"]["wave"]
     fig = figures.wave_trend(wave["satisfaction"], wave["change"]["satisfaction"], {}, "t")
     assert fig.layout.annotations[0].text.startswith(
@@ -172,3 +174,185 @@ def test_the_summary_claims_only_what_the_intervals_support(servqual):
     ]
     assert "gap" not in kinds and "no_gap" in kinds
     assert "driver" not in kinds and "no_driver" in kinds
+
+
+# -- customers and follow-ups (the JSON of data.json's tier_pyramid and follow_ups) ----------
+PYRAMID = [
+    {"tier": "A", "customers": 3, "revenue": 820.0, "revenue_share": 0.82, "invited": 6},
+    {"tier": "B", "customers": 2, "revenue": 130.0, "revenue_share": 0.13, "invited": 4},
+    {"tier": "C", "customers": 5, "revenue": 50.0, "revenue_share": 0.05, "invited": 3},
+]
+
+
+def rates(k, n, ci):
+    return {"recovered": k, "with_next_response": n, "rate": k / n if n else None, "ci": ci}
+
+
+def in_time(k, n, ci):
+    return {"in_time": k, "resolved": n, "share": k / n if n else None, "ci": ci}
+
+
+FOLLOW_UPS = {
+    "recovery": rates(2, 4, [0.15, 0.85]),
+    "resolved_in_time": in_time(2, 3, [0.21, 0.94]),
+    "by_tier": {
+        "A": {"recovery": rates(1, 2, [0.09, 0.91]), "resolved_in_time": in_time(1, 2, [0.1, 0.9])},
+        "B": {"recovery": rates(1, 2, [0.09, 0.91]), "resolved_in_time": in_time(1, 1, [0.2, 1])},
+        "C": {"recovery": rates(0, 0, None), "resolved_in_time": in_time(0, 0, None)},
+    },
+}
+
+
+def test_tier_pyramid_draws_the_shares_of_customers_and_revenue():
+    fig = figures.tier_pyramid(PYRAMID, {"A": "A (key)", "B": "B", "C": "C"})
+    customers, revenue = fig.data
+    assert list(customers.y) == ["A (key)", "B", "C"]
+    assert list(customers.x) == pytest.approx([30.0, 20.0, 50.0])  # of 10 customers
+    assert list(revenue.x) == pytest.approx([82.0, 13.0, 5.0])
+    assert list(customers.text) == ["30% (3)", "20% (2)", "50% (5)"]
+    assert customers.marker.pattern.shape != revenue.marker.pattern.shape  # not colour only
+    assert "n = 10" in fig.layout.title.text
+
+
+def test_recovery_and_in_time_charts_follow_the_json_and_skip_empty_groups():
+    names = {"A": "A", "B": "B", "C": "C"}
+    fig = figures.recovery_chart(FOLLOW_UPS, names)
+    (points,) = fig.data
+    # C: nobody answered again
+    assert list(points.y) == ["All customers<br>2 of 4", "Tier A<br>1 of 2", "Tier B<br>1 of 2"]
+    assert list(points.x) == pytest.approx([50.0, 50.0, 50.0])
+    assert points.x[0] - points.error_x.arrayminus[0] == pytest.approx(15.0)
+    assert points.x[0] + points.error_x.array[0] == pytest.approx(85.0)
+    assert list(points.customdata) == ["2 of 4", "1 of 2", "1 of 2"]
+    fig = figures.in_time_chart(FOLLOW_UPS, names)
+    (points,) = fig.data
+    assert list(points.x) == pytest.approx([200 / 3, 50.0, 100.0])
+    assert points.x[2] - points.error_x.arrayminus[2] == pytest.approx(20.0)
+    assert points.error_x.array[2] == pytest.approx(0.0)
+    assert list(points.customdata) == ["2 of 3", "1 of 2", "1 of 1"]
+
+
+# -- every chart's text alternative ------------------------------------------------------------
+def test_every_chart_has_its_data_as_a_table(servqual):
+    q, report, labels = servqual
+    for chart in every_figure(q, report, labels):
+        table = chart.table
+        fig = json.loads(chart.figure)
+        assert table["title"] and "<br>" not in table["title"], chart.id
+        points = 0
+        for trace in fig["data"]:
+            if trace["type"] == "heatmap":
+                points += len(trace["z"]) * len(trace["z"][0])
+            elif "markers" in trace.get("mode", "markers"):
+                points += sum(1 for v in trace["x"] if v is not None)
+        assert len(table["rows"]) == points, chart.id
+        assert all(len(row) == len(table["columns"]) for row in table["rows"]), chart.id
+
+
+def digits(value: float) -> str:
+    """2 decimals, 3 under 1 (how a chart's table writes a number)."""
+    return f"{value:.{3 if abs(value) < 1 else 2}f}"
+
+
+def test_the_tables_carry_the_json_values_and_intervals(servqual):
+    q, report, labels = servqual
+    gaps = report["gaps"]
+    table = figures.figure_table(figures.gap_bars(gaps, labels.dimensions))
+    for row, (d, g) in zip(table["rows"], gaps.items(), strict=True):
+        low, high = g["gap_ci"]
+        assert row[1].startswith(labels.dimensions[d])
+        assert row[2] == f"{digits(g['gap'])} [{digits(low)}, {digits(high)}]"
+    ipa = report["importance_performance"]
+    table = figures.figure_table(figures.ipa_matrix(ipa, labels.dimensions, {}))
+    assert len(table["columns"]) == 4  # both axes are values, each with its interval
+    by_name = {row[1]: row for row in table["rows"]}
+    v = ipa["tangibles"]
+    row = by_name[labels.dimensions["tangibles"]]
+    assert row[2].startswith(f"{v['performance']:.2f} [{v['performance_ci'][0]:.2f}, ")
+    assert row[3].startswith(f"{v['importance']:.3f} [{v['importance_ci'][0]:.3f}, ")
+    loadings = figures.figure_table(figures.loadings_heatmap(report["efa"], {}))
+    first_item = next(iter(report["efa"]["loadings"]))
+    assert loadings["rows"][0][:2] == [first_item, "F1"]
+    assert float(loadings["rows"][0][2]) == pytest.approx(
+        report["efa"]["loadings"][first_item][0], abs=0.0005
+    )
+    zone = figures.figure_table(
+        figures.zone_chart(
+            {"x": {"adequate": 4.5, "desired": 6.25, "perception": 5.0, "position": "within"}}, {}
+        )
+    )
+    assert zone["rows"][0][2] == "4.50 – 6.25" and zone["rows"][1][2] == "5"
+    loyalty = figures.figure_table(figures.loyalty_curve(report["loyalty"]))
+    assert len(loyalty["lines"]) == 2  # the fits are named, not listed
+
+
+# -- charts and tables of issue 11 not covered above ----------------------------------------
+def test_zone_of_tolerance_band_and_perception_follow_the_json():
+    q = load_questionnaire(SHIPPED_DIR / "zone-of-tolerance.yaml")
+    report = build_report(SurveyData(q, simulate_responses(q, 300, seed=2)), seed=1)
+    labels = pages.Labels.of(q, "en")
+    charts = {c.id: c for c in pages.service(report, q, labels, str)["charts"]}
+    assert "zone" in charts  # the questionnaire has adequate and desired measures
+    zone = report["zone_of_tolerance"]
+    band, perceived = figures.zone_chart(zone, labels.dimensions).data
+    dims = [d for d, z in zone.items() if isinstance(z, dict) and "adequate" in z]
+    assert list(band.base) == [zone[d]["adequate"] for d in dims]
+    ends = [b + w for b, w in zip(band.base, band.x, strict=True)]
+    assert ends == pytest.approx([zone[d]["desired"] for d in dims])
+    assert list(perceived.x) == [zone[d]["perception"] for d in dims]
+    assert list(perceived.text) == [
+        {"below": "below the zone", "within": "within", "above": "above"}[zone[d]["position"]]
+        for d in dims
+    ]
+
+
+def test_no_zone_chart_without_adequate_and_desired_measures(servqual):
+    q, report, labels = servqual
+    assert "zone" not in {c.id for c in pages.service(report, q, labels, str)["charts"]}
+
+
+def test_drivers_are_ranked_by_relative_weight_with_bootstrap_intervals(servqual):
+    q, report, labels = servqual
+    reg = report["regression"]
+    (bars,) = figures.drivers_chart(reg, labels.dimensions).data
+    ranked = sorted(reg["relative_weights"], key=reg["relative_weights"].get, reverse=True)
+    assert list(bars.x) == [reg["relative_weights"][d] for d in ranked]
+    boot = reg["bootstrap"]["relative_weights"]
+    for i, d in enumerate(ranked):
+        assert bars.y[i].startswith(labels.dimensions[d])
+        assert bars.x[i] - bars.error_x.arrayminus[i] == pytest.approx(boot[d][0])
+        assert bars.x[i] + bars.error_x.array[i] == pytest.approx(boot[d][1])
+
+
+def test_nps_bar_parts_and_title(servqual):
+    q, report, labels = servqual
+    nps = report["nps"]["NPS"]
+    fig = figures.nps_bar(nps)
+    assert [t.x[0] for t in fig.data] == pytest.approx(
+        [100 * nps["detractors"], 100 * nps["passives"], 100 * nps["promoters"]]
+    )
+    assert sum(t.x[0] for t in fig.data) == pytest.approx(100)
+    assert f"{nps['nps']:.0f}, 95% CI [{nps['ci'][0]:.0f}, {nps['ci'][1]:.0f}]" in (
+        fig.layout.title.text.replace("<br>", " ")
+    )
+    assert len({t.marker.pattern.shape for t in fig.data}) == 3  # not colour alone
+
+
+def test_methods_judges_cfa_fit_by_hu_and_bentler_and_flags_items_lowering_alpha(servqual):
+    q, report, labels = servqual
+    changed = {**report, "cfa": {**report["cfa"], "cfi": 0.94, "tli": 0.96, "rmsea": 0.07}}
+    changed["cfa"]["srmr"] = 0.05
+    scale = next(iter(report["reliability"]))
+    rel = report["reliability"][scale]
+    first, *rest = rel["items"]
+    items = {first: {**rel["items"][first], "alpha_if_deleted": rel["alpha"] + 0.01}}
+    items.update({c: {**rel["items"][c], "alpha_if_deleted": rel["alpha"] - 0.01} for c in rest})
+    changed["reliability"] = {scale: {**rel, "items": items}}
+    content = pages.methods(changed, q, labels, str)
+    verdicts = {f["index"]: f["ok"] for f in content["fit"]}
+    # Hu & Bentler (1999): CFI, TLI >= .95; RMSEA <= .06; SRMR <= .08
+    assert verdicts == {"cfi": False, "tli": True, "rmsea": False, "srmr": True}
+    assert content["lowers_alpha"] == {scale: [first]}
+    used = {u["analysis"]: u for u in content["used"]}
+    assert used["efa"]["n"] == report["efa"]["n"]
+    assert used["efa"]["left_out"] == report["n_responses"] - report["efa"]["n"]

@@ -5,6 +5,7 @@ responses (the CLI on a CSV export), never against the code under test."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -27,6 +28,7 @@ PAGES = (
     "/priorities",
     "/satisfaction",
     "/segments",
+    "/customers",
     "/methods",
     "/open-text",
 )
@@ -107,6 +109,13 @@ def test_every_page_opens_for_a_manager(client, seeded):
         assert html.count("plotly.min.js") == 1, path
         for _e, sub in [("o", p) for p in PAGES]:
             assert f'href="/reports/{survey.id}{sub}"' in html
+        # every chart has its data as a table (its text alternative), named by its title
+        assert html.count('class="chart-table"') == html.count("data-figure="), path
+        assert 'aria-label="Chart: ' in html and 'aria-label="Chart: gaps"' not in html
+        # one h1, and no heading level skipped
+        levels = [int(h) for h in re.findall(r"<h([1-6])\b", html.split("<main", 1)[1])]
+        assert levels[0] == 1 and levels.count(1) == 1, path
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), (path, levels)
 
 
 def close(a, b, path="report"):
@@ -127,7 +136,7 @@ def close(a, b, path="report"):
         assert a == b, path
 
 
-EXTRA = ("n", "selection", "options", "overview", "computed_at")
+EXTRA = ("n", "selection", "options", "overview", "computed_at", "tier_pyramid", "follow_ups")
 
 
 def test_data_json_is_the_cli_report_of_the_selected_responses(client, seeded, tmp_path):
@@ -155,6 +164,41 @@ def test_data_json_is_the_cli_report_of_the_selected_responses(client, seeded, t
     ipa = data["importance_performance"]["reliability"]
     assert len(ipa["importance_ci"]) == 2 and len(ipa["performance_ci"]) == 2
     assert data["selection"]["segments"] == {"region": ["north"], "tier": ["A", "B"]}
+
+
+def test_data_json_with_dates_version_and_analysis_options_is_the_cli_report(
+    client, seeded, tmp_path
+):
+    import pandas as pd
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    frame = responses_frame(survey.id, metadata=True)
+    days = pd.to_datetime(frame["submitted_at"], utc=True).dt.date
+    ordered = sorted(days)
+    start, end = ordered[len(ordered) // 4], ordered[3 * len(ordered) // 4]
+    chosen = frame[((days >= start) & (days <= end)).to_numpy()]
+    options = {"factors": "3", "extraction": "ml", "rotation": "varimax", "missing": "available"}
+    query = "&".join(f"{k}={v}" for k, v in options.items())
+    response = ready_json(
+        client,
+        f"/reports/{survey.id}/data.json?from={start}&to={end}&version=1&{query}&bootstrap=0",
+    )
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["n"] == len(chosen) and 0 < len(chosen) < len(frame)
+    flags = [part for k, v in options.items() for part in (f"--{k}", v)]
+    expected = cli_report(ROOT / "questionnaires" / "servqual-22.yaml", chosen, tmp_path, *flags)
+    close(expected, {k: v for k, v in data.items() if k not in EXTRA})
+    assert data["efa"]["n_factors"] == 3 and data["efa"]["rotation"] == "varimax"
+    assert data["selection"]["from"] == str(start) and data["selection"]["version"] == 1
+
+
+def test_report_parameters_cannot_be_segment_ids():
+    from questionnaires.loader import RESERVED_IDS
+    from survey_app.reports.services import OPTION_NAMES, PAGE_PARAMETERS
+
+    assert {*OPTION_NAMES, *PAGE_PARAMETERS, "from", "to", "version", "lang"} <= RESERVED_IDS
 
 
 def test_data_json_answers_202_with_retry_after_while_computing(client, seeded, monkeypatch):
@@ -218,6 +262,38 @@ def test_new_responses_reach_the_report(client, seeded):
     assert after == before + 25
 
 
+def test_the_overview_counts_unfinished_responses_in_the_completion_rate(
+    reports_app, make_survey, make_user
+):
+    from ..conftest import SurveyTaker, page_answers
+
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 12, seed=3)
+    for _ in range(4):  # four people answer the first page and stop
+        taker = SurveyTaker(reports_app.test_client(), survey.id)
+        taker.open()
+        assert taker.submit(page_answers(q, 1)).status_code == 302
+    client = reports_app.test_client()
+    login_as(client, make_user("manager", ("default",)))
+    html = ready(client, f"/reports/{survey.id}").get_data(as_text=True)
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html))
+    assert facts["Complete responses (all)"] == "12"
+    assert facts["Started, not finished"] == "4"
+    assert facts["Completion rate (all)"] == "75%"  # 12 of 16
+
+
+def test_the_ordinal_models_of_the_loyalty_items_are_on_the_page(client, seeded, tmp_path):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    data = ready_json(client, f"/reports/{survey.id}/data.json").get_json()
+    html = ready(client, f"/reports/{survey.id}/satisfaction").get_data(as_text=True)
+    table = html.split("Ordinal models of each loyalty item", 1)[1].split("</table>", 1)[0]
+    for item, model in data["loyalty"]["ordinal"].items():
+        row = re.search(rf"<td>{item}: .*?</td>(.*?)</tr>", table).group(1)
+        cells = re.findall(r'<td class="num">(.*?)</td>', row)
+        assert cells == [str(model["n"]), f"{model['coef']:.3f}", f"{math.exp(model['coef']):.2f}"]
+
+
 def test_too_few_responses_say_so(client, reports_app, make_survey, make_user):
     survey, q = make_survey("servqual-22")
     add_demo_responses(survey, 4, seed=1)
@@ -248,6 +324,10 @@ def test_open_text_keywords_for_everyone_answers_only_with_the_personal_grant(
     login_as(client, manager)
     html = ready(client, f"/reports/{survey.id}/open-text").get_data(as_text=True)
     assert "keywords-COMPLAINT-all" in html
+    # per low and high scorers and per segment group, for a role without the personal grant
+    assert "keywords-COMPLAINT-low" in html and "keywords-COMPLAINT-high" in html
+    assert re.search(r'data-chart="keywords-COMPLAINT-(tier|region)-', html)
+    assert '<table class="data texts"' not in html
     assert "onerror" not in unescape(html.split("<main", 1)[1]).split("data-figure", 1)[0]
     assert "<script>alert" not in html and "alert(1)" not in html
     personal = make_user("researcher", ("default",), personal=True)
@@ -368,3 +448,56 @@ def test_single_segment_filters_are_computed_ahead(client, seeded):
     assert response.status_code == 200
     frame = responses_frame(survey.id)
     assert response.get_json()["n"] == int((frame["region"] == "west").sum())
+
+
+# Names of methods, statistics and file formats that stay as they are in Chinese texts
+LATIN = {
+    "Bartlett",
+    "Bentler",
+    "Cronbach's",
+    "Feldt",
+    "HTML",
+    "JSON",
+    "json",
+    "Hedges'",
+    "Holm",
+    "Kruskal-Wallis",
+    "McDonald's",
+    "RMSEA",
+    "SRMR",
+    "Welch",
+    "alpha",
+    "omega",
+    "beta",
+    "drop",
+    "data",
+    "minres",  # psych's names of the extraction and rotation, and an option's name
+    "oblimin",
+    "bootstrap",
+    "python",
+    "analysis",
+    "report",
+    "Wilson",
+}
+
+
+def test_every_page_in_chinese_has_no_english_interface_text(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    left = {}
+    for path in PAGES:
+        html = ready(client, f"/reports/{survey.id}{path}?lang=zh").get_data(as_text=True)
+        assert '<html lang="zh-CN">' in html, path
+        main = html.split("<main", 1)[1].split(">", 1)[1]
+        for data in (  # data, not interface text: answers' keywords, codes, column ids
+            r"<script.*?</script>",
+            r'<details class="chart-table">.*?</details>',
+            r"<code>.*?</code>",
+            r"<small>\([A-Za-z_0-9]+\)</small>",
+        ):
+            main = re.sub(data, " ", main, flags=re.S)
+        text = unescape(re.sub(r"<[^>]+>", " ", main))
+        for word in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", text):
+            if word not in LATIN:
+                left.setdefault(word, []).append(path)
+    assert left == {}
