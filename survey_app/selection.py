@@ -172,3 +172,12 @@ def _date(value: str | None, name: str) -> date | None:
 
 def _utc(day: date) -> pd.Timestamp:
     return pd.Timestamp(datetime(day.year, day.month, day.day), tz="UTC")
+
+
+def check_version(survey_id: str, version: int | None, numbers: Iterable[int]) -> None:
+    """Refuse a ``version=`` the survey does not have (``numbers``), naming those it has."""
+    numbers = list(numbers)
+    if version is not None and version not in numbers:
+        raise SelectionError(
+            f"version={version}: survey {survey_id} has the versions {', '.join(map(str, numbers))}"
+        )

@@ -21,7 +21,8 @@ from ..exports.columns import META_NAMES
 from ..exports.options import ExportError, make_options
 from ..exports.services import ExportPlan, export_chunk, plan_export, response_frames
 from ..models import Survey
-from ..selection import Selection
+from ..selection import Selection, SelectionError
+from ..selection import check_version as check_series
 from ..storage import version_numbers
 
 DEFAULT_LIMIT = 100
@@ -79,11 +80,10 @@ def check_version(survey: Survey, version: int | None) -> None:
     """Refuse a version the survey does not have, naming those it has."""
     if version is None or isinstance(version, bool) or not isinstance(version, int):
         return  # absent, or refused by the filters' own check
-    numbers = version_numbers(survey.id)
-    if version not in numbers:
-        raise ListingError(
-            f"version={version}: survey {survey.id} has the versions {', '.join(map(str, numbers))}"
-        )
+    try:
+        check_series(survey.id, version, version_numbers(survey.id))
+    except SelectionError as exc:
+        raise ListingError(str(exc)) from None
 
 
 def listing_plan(survey: Survey, selection: Selection, *, personal: bool) -> ExportPlan:

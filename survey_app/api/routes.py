@@ -227,8 +227,12 @@ def analysis(survey_id: str):
     are computed."""
     started = time.perf_counter()
     try:
-        selection, options = parse_parameters(g.survey.questionnaire, request.args)
-        check_version(g.survey, selection.version)  # (the report would fail on it)
+        selection, options = parse_parameters(
+            g.survey.questionnaire,
+            request.args,
+            survey_id=g.survey.id,
+            versions=version_numbers(g.survey.id),
+        )
     except (SelectionError, ParameterError, ListingError) as exc:
         abort(400, description=str(exc))
     wait = max(0.0, PAGE_WAIT - (time.perf_counter() - started))

@@ -19,6 +19,7 @@ from flask_login import current_user
 from .. import audit
 from ..auth.policy import public, sees_personal, survey_requires
 from ..extensions import db
+from ..storage import version_numbers
 from . import bp, offline, pages
 from .services import (
     DEFAULTS,
@@ -49,7 +50,9 @@ def _parameters():
     """The selection and options of the request, or a 400 page listing what is wrong."""
     q = g.survey.questionnaire
     try:
-        return parse_parameters(q, request.args)
+        return parse_parameters(
+            q, request.args, survey_id=g.survey.id, versions=version_numbers(g.survey.id)
+        )
     except (SelectionError, ParameterError) as exc:
         abort(400, description=str(exc))
 
@@ -189,7 +192,9 @@ def data(survey_id: str):
     started = time.perf_counter()
     q = g.survey.questionnaire
     try:
-        selection, options = parse_parameters(q, request.args)
+        selection, options = parse_parameters(
+            q, request.args, survey_id=g.survey.id, versions=version_numbers(g.survey.id)
+        )
     except (SelectionError, ParameterError) as exc:
         return jsonify(error=str(exc)), 400
     result = report_json(g.survey, selection, options, wait=_budget(started))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +29,7 @@ from analysis.report import MISSING, build_report
 from questionnaires import Questionnaire
 
 from ..models import Response, Survey
-from ..selection import Selection, SelectionError
+from ..selection import Selection, SelectionError, check_version
 from .cache import FrameCache, Jobs, ResultCache, Stamp, cache_root, current_stamp, file_lock
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,22 @@ def _choice(args, name: str, allowed: tuple[str, ...], default: str | None) -> s
     return value
 
 
-def parse_parameters(q: Questionnaire, args: Any) -> tuple[Selection, Options]:
-    """The filters and analysis options of a query (``request.args`` or a mapping).
+def parse_parameters(
+    q: Questionnaire,
+    args: Any,
+    *,
+    survey_id: str = "",
+    versions: Iterable[int] | None = None,
+) -> tuple[Selection, Options]:
+    """The filters and analysis options of a query (``request.args`` or a mapping);
+    with ``versions`` (the survey's version numbers) a ``version=`` it lacks is refused.
 
     Raises :class:`SelectionError` or :class:`ParameterError` with a message naming the
     parameter and what is allowed.
     """
     selection = Selection.from_args(q, args, reserved=(*OPTION_NAMES, *PAGE_PARAMETERS))
+    if versions is not None:
+        check_version(survey_id, selection.version, versions)
     factors = _integer(args, "factors", 1, 50)
     bootstrap = _integer(args, "bootstrap", 0, MAX_BOOTSTRAP)
     seed = _integer(args, "seed", 0, 2**32 - 1)

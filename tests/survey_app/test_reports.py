@@ -230,6 +230,7 @@ def test_data_json_answers_202_with_retry_after_while_computing(client, seeded, 
         ("bootstrap=-1", "bootstrap"),
         ("rotation=spin", "rotation"),
         ("from=yesterday", "not a date"),
+        ("version=7", "version=7: survey servqual-22 has the versions 1"),  # was a 500
     ],
 )
 def test_bad_parameters_get_a_400_naming_them(client, seeded, query, message):
