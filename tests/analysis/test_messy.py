@@ -256,3 +256,30 @@ def test_the_questionnaire_setting_chooses_the_method():
     assert report["missing"] == "available"
     assert report["cfa"]["estimator"] == "FIML"
     assert build_report(data, factors=5, missing="listwise")["missing"] == "listwise"
+
+
+def test_available_drivers_match_r_relative_weights_and_shapley(available):
+    e = EXPECTED["available"]["regression"]
+    close(available["regression"]["relative_weights"], e["relative_weights"], 1e-6)
+    close(available["regression"]["shapley"], e["shapley"], 1e-6)
+
+
+def test_available_segments_and_waves_match_r(available):
+    """Welch ANOVA (``oneway.test``), Kruskal-Wallis, Holm-adjusted Welch pairs and the
+    wave change (``t.test(after, before)``) on the available-item scores."""
+    expected = EXPECTED["available"]["segments"]
+    assert set(expected) == {"tier", "region", "wave"}
+    for segment, by_score in expected.items():
+        for name, e in by_score.items():
+            got = available["segments"][segment][name]
+            where = f"{segment}.{name}"
+            assert got["n"] == e["n"], where
+            assert got["counts"] == e["counts"], where
+            close(got["means"], e["means"], 1e-9, where)
+            close(got["welch_anova"], e["welch_anova"], 1e-6, where)
+            close(got["kruskal"], e["kruskal"], 1e-6, where)
+            pairs = {f"{row['a']}|{row['b']}": row for row in got["pairwise"]}
+            assert set(pairs) == set(e["pairwise"]), where
+            close(pairs, e["pairwise"], 1e-6, where)
+            if segment == "wave":
+                close(available["segments"]["wave"]["change"][name], e["change"], 1e-6, where)
