@@ -283,3 +283,23 @@ def test_available_segments_and_waves_match_r(available):
             close(pairs, e["pairwise"], 1e-6, where)
             if segment == "wave":
                 close(available["segments"]["wave"]["change"][name], e["change"], 1e-6, where)
+
+
+def test_cli_missing_option_chooses_the_method(tmp_path, capsys):
+    from analysis.__main__ import main
+
+    out = tmp_path / "out.json"
+    csv, q = str(REFERENCE / "messy-servqual.csv"), str(SHIPPED_DIR / "servqual-22.yaml")
+    args = ["report", csv, "-q", q, "--factors", "5", "--json", str(out)]
+    assert main([*args, "--missing", "available"]) == 0
+    report = json.loads(out.read_text())
+    assert report["missing"] == "available" and report["cfa"]["estimator"] == "FIML"
+    assert (
+        report["reliability"]["P_tangibles"]["n"]
+        == (EXPECTED["available"]["reliability"]["P_tangibles"]["n"])
+    )
+    assert "(missing answers: available)" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--missing", "pairwise"])
+    assert info.value.code == 2
+    assert "invalid choice: 'pairwise'" in capsys.readouterr().err
