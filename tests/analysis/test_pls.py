@@ -176,6 +176,26 @@ def test_ecsi_weights_loadings_and_reliability_match_the_seminr_port(ecsi, semin
     assert ecsi["outer_weights"]["complaints"] == {"CUSCO": pytest.approx(1.0)}
 
 
+def test_ecsi_rho_c_ave_htmt_and_iterations_match_the_seminr_port(ecsi, seminr_port):
+    """The full model, with the single-item Complaints (its within-block mean counts as 1
+    in HTMT; rho_C = AVE = 1)."""
+    from seminr import htmt, rhoC_AVE
+
+    names, model = seminr_port
+    table = rhoC_AVE(model, list(names.values()))
+    for construct, stats in ecsi["constructs"].items():
+        i = table.rows.index(names[construct])
+        assert stats["rho_c"] == pytest.approx(table.values[i, 0], abs=1e-6), construct
+        assert stats["ave"] == pytest.approx(table.values[i, 1], abs=1e-6), construct
+    ratios = htmt(model)
+    assert len(ecsi["htmt"]) == 21  # every pair of the seven constructs
+    for pair, value in ecsi["htmt"].items():
+        a, b = (ratios.rows.index(names[c]) for c in pair.split("|"))
+        theirs = ratios.values[min(a, b), max(a, b)]  # seminr fills the upper triangle
+        assert value == pytest.approx(theirs, abs=1e-6), pair
+    assert ecsi["iterations"] == model.iterations
+
+
 def test_ecsi_total_and_indirect_effects_match_the_seminr_port(ecsi, seminr_port):
     from seminr import total_effects
 
@@ -221,6 +241,22 @@ def test_without_bootstrap_the_intervals_are_null():
     result = pls(mobi()).to_dict()
     assert all(p["ci_low"] is None and p["ci_high"] is None for p in result["paths"].values())
     assert all(c["index_ci_low"] is None for c in result["constructs"].values())
+    assert all(
+        ci == [None, None]
+        for block in result["outer_loadings_ci"].values()
+        for ci in block.values()
+    )
+
+
+def test_bootstrap_loading_intervals_cover_the_loadings(ecsi):
+    for construct, block in ecsi["outer_loadings_ci"].items():
+        assert set(block) == set(ecsi["outer_loadings"][construct])
+        for item, (low, high) in block.items():
+            loading = ecsi["outer_loadings"][construct][item]
+            if construct == "complaints":  # a single item: its loading is 1 in every resample
+                assert (low, high) == pytest.approx((1.0, 1.0))
+            else:
+                assert low < loading < high, item
 
 
 def test_report_and_cli_carry_the_pls_key(tmp_path, capsys):
