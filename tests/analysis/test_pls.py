@@ -298,3 +298,48 @@ def test_a_questionnaire_without_paths_has_no_pls_key():
     assert "pls" not in build_report(data)
     assert "pls" in build_report(SurveyData(q, mobi().frame))
     assert np.isfinite(build_report(SurveyData(q, mobi().frame))["pls"]["r2"]["loyalty"])
+
+
+def test_measure_constructs_use_their_columns_and_match_the_seminr_port():
+    """On servqual-22, ``E_tangibles`` names the expectation items and ``tangibles`` the
+    perception items; weights and loadings are keyed by column name."""
+    from seminr import estimate_pls
+    from seminr.specify.constructs import composite, constructs
+    from seminr.specify.relationships import paths, relationships
+
+    from analysis.simulate import simulate_responses
+    from questionnaires import SHIPPED_DIR
+
+    text = (SHIPPED_DIR / "servqual-22.yaml").read_text()
+    text += "analysis:\n  paths:\n    - [E_tangibles, tangibles]\n    - [tangibles, satisfaction]\n"
+    q = parse_questionnaire(text)
+    data = SurveyData(q, simulate_responses(q, 400, seed=11))
+    result = pls(data).to_dict()
+    blocks = {
+        "E_tangibles": [f"E_TA{i}" for i in range(1, 5)],
+        "tangibles": [f"P_TA{i}" for i in range(1, 5)],
+        "satisfaction": ["SAT1", "SAT2", "SAT3"],
+    }
+    assert {c: sorted(w) for c, w in result["outer_weights"].items()} == blocks
+    assert {c: sorted(w) for c, w in result["outer_loadings"].items()} == blocks
+    columns = [c for items in blocks.values() for c in items]
+    frame = pd.DataFrame(dict(zip(columns, data.columns(columns), strict=True))).dropna()
+    assert len(frame) == result["n"]
+    model = estimate_pls(
+        frame,
+        constructs(*[composite(c, items) for c, items in blocks.items()]),
+        relationships(
+            paths(from_="E_tangibles", to=["tangibles"]),
+            paths(from_="tangibles", to=["satisfaction"]),
+        ),
+    )
+    coef = model.path_coef
+    for key, effect in result["paths"].items():
+        a, b = key.split("->")
+        theirs = coef.values[coef.rows.index(a), coef.cols.index(b)]
+        assert effect["estimate"] == pytest.approx(theirs, abs=1e-6), key
+    for construct, weights in result["outer_weights"].items():
+        j = model.outer_weights.cols.index(construct)
+        for item, weight in weights.items():
+            i = model.outer_weights.rows.index(item)
+            assert weight == pytest.approx(model.outer_weights.values[i, j], abs=1e-6), item
