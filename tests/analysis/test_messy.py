@@ -186,8 +186,13 @@ def available():
 def test_listwise_stays_the_default_and_uses_few_rows():
     report = build_report(messy_data(), factors=5)
     assert report["missing"] == "listwise"
-    assert "too few responses (19)" in report["efa"]["note"]  # of 800
-    assert report["regression"]["n"] < 20
+    raw = pd.read_csv(REFERENCE / "messy-servqual.csv")
+    perception = [c for c in raw.columns if c.startswith("P_")]
+    complete = int(raw[perception].notna().all(axis=1).sum())
+    assert complete == 19  # of 800
+    assert f"too few responses ({complete})" in report["efa"]["note"]
+    used = raw[[*perception, "SAT1", "SAT2", "SAT3"]].notna().all(axis=1).sum()
+    assert report["regression"]["n"] == used
 
 
 def test_available_reliability_matches_psych_pairwise(available):
