@@ -228,11 +228,12 @@ def test_index_is_the_weighted_mean_in_original_units(ecsi):
 
 
 def test_bootstrap_intervals_cover_the_estimates_and_are_seeded(ecsi):
-    for key in ("paths", "total_effects"):
+    assert ecsi["indirect_effects"]  # e.g. image -> satisfaction -> loyalty
+    for key in ("paths", "total_effects", "indirect_effects"):
         for path, effect in ecsi[key].items():
             assert effect["ci_low"] <= effect["estimate"] <= effect["ci_high"], path
     again = pls(mobi(), bootstrap=200, seed=7).to_dict()
-    assert again["paths"] == ecsi["paths"]
+    assert again == ecsi  # every interval (paths, effects, loadings, indexes) reproduced
     other = pls(mobi(), bootstrap=200, seed=8).to_dict()
     assert other["paths"] != ecsi["paths"]
 
