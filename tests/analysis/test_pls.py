@@ -344,3 +344,19 @@ def test_measure_constructs_use_their_columns_and_match_the_seminr_port():
         for item, weight in weights.items():
             i = model.outer_weights.rows.index(item)
             assert weight == pytest.approx(model.outer_weights.values[i, j], abs=1e-6), item
+
+
+def test_resamples_without_a_solution_are_counted_not_hidden():
+    """On 25 customers an item with one rare answer is constant in some resamples: those are
+    left out, and ``bootstrap.used`` says how many were used."""
+    data = mobi()
+    frame = data.frame.iloc[:25].copy()
+    frame["CUSCO"] = 5.0
+    frame.loc[frame.index[0], "CUSCO"] = 9.0  # one customer differs: constant in ~36%
+    result = pls(SurveyData(data.q, frame), bootstrap=100, seed=1).to_dict()
+    columns = [c for block in result["outer_weights"].values() for c in block]
+    x = np.column_stack(SurveyData(data.q, frame).columns(columns))
+    rng = np.random.default_rng(1)  # the same draws, counted here
+    constant = sum(bool((x[rng.integers(0, 25, 25)].std(axis=0) == 0).any()) for _ in range(100))
+    assert 10 < constant < 60
+    assert result["bootstrap"] == {"resamples": 100, "used": 100 - constant, "level": 0.95}
