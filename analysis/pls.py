@@ -123,6 +123,7 @@ class PLSResult:
     index: np.ndarray
     htmt: dict[str, float]
     resamples: int
+    used: int  # resamples that gave a solution (one with a constant item has none)
     level: float
     intervals: dict[str, np.ndarray]  # name -> (2, ...) low and high, when bootstrapped
 
@@ -185,7 +186,7 @@ class PLSResult:
                 for a, b in indirect_pairs
             },
             "iterations": self.fit.iterations,
-            "bootstrap": {"resamples": self.resamples, "level": self.level},
+            "bootstrap": {"resamples": self.resamples, "used": self.used, "level": self.level},
         }
 
 
@@ -251,7 +252,8 @@ def pls(
         Default: the questionnaire's ``analysis: paths:``.
     bootstrap : int
         Resamples of the rows (seeded by ``seed``) for percentile intervals of the
-        paths, loadings, total and indirect effects and indexes; 0 for none.
+        paths, loadings, total and indirect effects and indexes; 0 for none. A resample
+        with a constant item (or no solution) is left out; ``used`` counts the rest.
 
     Notes
     -----
@@ -303,6 +305,7 @@ def pls(
     fit, index = estimate(x)
     rho_a, rho_c, ave = _reliabilities(_standardize(x), fit, block, m)
     intervals = {}
+    used = 0
     if bootstrap:
         rng = np.random.default_rng(seed)
         draws = {k: [] for k in ("paths", "loadings", "total", "indirect", "index")}
@@ -323,6 +326,7 @@ def pls(
                 ("index", idx),
             ):
                 draws[key].append(value)
+            used += 1
         tail = (1 - level) / 2 * 100
         intervals = {
             k: np.percentile(np.array(v), [tail, 100 - tail], axis=0) for k, v in draws.items() if v
@@ -340,6 +344,7 @@ def pls(
         index=index,
         htmt=htmt(x, block, constructs),
         resamples=bootstrap,
+        used=used,
         level=level,
         intervals=intervals,
     )

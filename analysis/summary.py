@@ -377,7 +377,8 @@ def _pls(pls: dict) -> list[str]:
     boot = pls["bootstrap"]
     lines = [
         f"  n={pls['n']}, {pls['iterations']} iterations; intervals from "
-        f"{boot['resamples']} bootstrap resamples ({100 * boot['level']:.0f}%, percentile)"
+        f"{boot['resamples']} bootstrap resamples ({boot['used']} with a solution; "
+        f"{100 * boot['level']:.0f}%, percentile)"
     ]
     lines += _effects("paths", pls["paths"])
     lines.append("  r2: " + ", ".join(f"{c} {_f(v)}" for c, v in pls["r2"].items()))

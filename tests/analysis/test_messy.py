@@ -186,8 +186,13 @@ def available():
 def test_listwise_stays_the_default_and_uses_few_rows():
     report = build_report(messy_data(), factors=5)
     assert report["missing"] == "listwise"
-    assert "too few responses (19)" in report["efa"]["note"]  # of 800
-    assert report["regression"]["n"] < 20
+    raw = pd.read_csv(REFERENCE / "messy-servqual.csv")
+    perception = [c for c in raw.columns if c.startswith("P_")]
+    complete = int(raw[perception].notna().all(axis=1).sum())
+    assert complete == 19  # of 800
+    assert f"too few responses ({complete})" in report["efa"]["note"]
+    used = raw[[*perception, "SAT1", "SAT2", "SAT3"]].notna().all(axis=1).sum()
+    assert report["regression"]["n"] == used
 
 
 def test_available_reliability_matches_psych_pairwise(available):
@@ -256,3 +261,50 @@ def test_the_questionnaire_setting_chooses_the_method():
     assert report["missing"] == "available"
     assert report["cfa"]["estimator"] == "FIML"
     assert build_report(data, factors=5, missing="listwise")["missing"] == "listwise"
+
+
+def test_available_drivers_match_r_relative_weights_and_shapley(available):
+    e = EXPECTED["available"]["regression"]
+    close(available["regression"]["relative_weights"], e["relative_weights"], 1e-6)
+    close(available["regression"]["shapley"], e["shapley"], 1e-6)
+
+
+def test_available_segments_and_waves_match_r(available):
+    """Welch ANOVA (``oneway.test``), Kruskal-Wallis, Holm-adjusted Welch pairs and the
+    wave change (``t.test(after, before)``) on the available-item scores."""
+    expected = EXPECTED["available"]["segments"]
+    assert set(expected) == {"tier", "region", "wave"}
+    for segment, by_score in expected.items():
+        for name, e in by_score.items():
+            got = available["segments"][segment][name]
+            where = f"{segment}.{name}"
+            assert got["n"] == e["n"], where
+            assert got["counts"] == e["counts"], where
+            close(got["means"], e["means"], 1e-9, where)
+            close(got["welch_anova"], e["welch_anova"], 1e-6, where)
+            close(got["kruskal"], e["kruskal"], 1e-6, where)
+            pairs = {f"{row['a']}|{row['b']}": row for row in got["pairwise"]}
+            assert set(pairs) == set(e["pairwise"]), where
+            close(pairs, e["pairwise"], 1e-6, where)
+            if segment == "wave":
+                close(available["segments"]["wave"]["change"][name], e["change"], 1e-6, where)
+
+
+def test_cli_missing_option_chooses_the_method(tmp_path, capsys):
+    from analysis.__main__ import main
+
+    out = tmp_path / "out.json"
+    csv, q = str(REFERENCE / "messy-servqual.csv"), str(SHIPPED_DIR / "servqual-22.yaml")
+    args = ["report", csv, "-q", q, "--factors", "5", "--json", str(out)]
+    assert main([*args, "--missing", "available"]) == 0
+    report = json.loads(out.read_text())
+    assert report["missing"] == "available" and report["cfa"]["estimator"] == "FIML"
+    assert (
+        report["reliability"]["P_tangibles"]["n"]
+        == (EXPECTED["available"]["reliability"]["P_tangibles"]["n"])
+    )
+    assert "(missing answers: available)" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--missing", "pairwise"])
+    assert info.value.code == 2
+    assert "invalid choice: 'pairwise'" in capsys.readouterr().err

@@ -176,6 +176,26 @@ def test_ecsi_weights_loadings_and_reliability_match_the_seminr_port(ecsi, semin
     assert ecsi["outer_weights"]["complaints"] == {"CUSCO": pytest.approx(1.0)}
 
 
+def test_ecsi_rho_c_ave_htmt_and_iterations_match_the_seminr_port(ecsi, seminr_port):
+    """The full model, with the single-item Complaints (its within-block mean counts as 1
+    in HTMT; rho_C = AVE = 1)."""
+    from seminr import htmt, rhoC_AVE
+
+    names, model = seminr_port
+    table = rhoC_AVE(model, list(names.values()))
+    for construct, stats in ecsi["constructs"].items():
+        i = table.rows.index(names[construct])
+        assert stats["rho_c"] == pytest.approx(table.values[i, 0], abs=1e-6), construct
+        assert stats["ave"] == pytest.approx(table.values[i, 1], abs=1e-6), construct
+    ratios = htmt(model)
+    assert len(ecsi["htmt"]) == 21  # every pair of the seven constructs
+    for pair, value in ecsi["htmt"].items():
+        a, b = (ratios.rows.index(names[c]) for c in pair.split("|"))
+        theirs = ratios.values[min(a, b), max(a, b)]  # seminr fills the upper triangle
+        assert value == pytest.approx(theirs, abs=1e-6), pair
+    assert ecsi["iterations"] == model.iterations
+
+
 def test_ecsi_total_and_indirect_effects_match_the_seminr_port(ecsi, seminr_port):
     from seminr import total_effects
 
@@ -208,11 +228,12 @@ def test_index_is_the_weighted_mean_in_original_units(ecsi):
 
 
 def test_bootstrap_intervals_cover_the_estimates_and_are_seeded(ecsi):
-    for key in ("paths", "total_effects"):
+    assert ecsi["indirect_effects"]  # e.g. image -> satisfaction -> loyalty
+    for key in ("paths", "total_effects", "indirect_effects"):
         for path, effect in ecsi[key].items():
             assert effect["ci_low"] <= effect["estimate"] <= effect["ci_high"], path
     again = pls(mobi(), bootstrap=200, seed=7).to_dict()
-    assert again["paths"] == ecsi["paths"]
+    assert again == ecsi  # every interval (paths, effects, loadings, indexes) reproduced
     other = pls(mobi(), bootstrap=200, seed=8).to_dict()
     assert other["paths"] != ecsi["paths"]
 
@@ -221,6 +242,22 @@ def test_without_bootstrap_the_intervals_are_null():
     result = pls(mobi()).to_dict()
     assert all(p["ci_low"] is None and p["ci_high"] is None for p in result["paths"].values())
     assert all(c["index_ci_low"] is None for c in result["constructs"].values())
+    assert all(
+        ci == [None, None]
+        for block in result["outer_loadings_ci"].values()
+        for ci in block.values()
+    )
+
+
+def test_bootstrap_loading_intervals_cover_the_loadings(ecsi):
+    for construct, block in ecsi["outer_loadings_ci"].items():
+        assert set(block) == set(ecsi["outer_loadings"][construct])
+        for item, (low, high) in block.items():
+            loading = ecsi["outer_loadings"][construct][item]
+            if construct == "complaints":  # a single item: its loading is 1 in every resample
+                assert (low, high) == pytest.approx((1.0, 1.0))
+            else:
+                assert low < loading < high, item
 
 
 def test_report_and_cli_carry_the_pls_key(tmp_path, capsys):
@@ -262,3 +299,64 @@ def test_a_questionnaire_without_paths_has_no_pls_key():
     assert "pls" not in build_report(data)
     assert "pls" in build_report(SurveyData(q, mobi().frame))
     assert np.isfinite(build_report(SurveyData(q, mobi().frame))["pls"]["r2"]["loyalty"])
+
+
+def test_measure_constructs_use_their_columns_and_match_the_seminr_port():
+    """On servqual-22, ``E_tangibles`` names the expectation items and ``tangibles`` the
+    perception items; weights and loadings are keyed by column name."""
+    from seminr import estimate_pls
+    from seminr.specify.constructs import composite, constructs
+    from seminr.specify.relationships import paths, relationships
+
+    from analysis.simulate import simulate_responses
+    from questionnaires import SHIPPED_DIR
+
+    text = (SHIPPED_DIR / "servqual-22.yaml").read_text()
+    text += "analysis:\n  paths:\n    - [E_tangibles, tangibles]\n    - [tangibles, satisfaction]\n"
+    q = parse_questionnaire(text)
+    data = SurveyData(q, simulate_responses(q, 400, seed=11))
+    result = pls(data).to_dict()
+    blocks = {
+        "E_tangibles": [f"E_TA{i}" for i in range(1, 5)],
+        "tangibles": [f"P_TA{i}" for i in range(1, 5)],
+        "satisfaction": ["SAT1", "SAT2", "SAT3"],
+    }
+    assert {c: sorted(w) for c, w in result["outer_weights"].items()} == blocks
+    assert {c: sorted(w) for c, w in result["outer_loadings"].items()} == blocks
+    columns = [c for items in blocks.values() for c in items]
+    frame = pd.DataFrame(dict(zip(columns, data.columns(columns), strict=True))).dropna()
+    assert len(frame) == result["n"]
+    model = estimate_pls(
+        frame,
+        constructs(*[composite(c, items) for c, items in blocks.items()]),
+        relationships(
+            paths(from_="E_tangibles", to=["tangibles"]),
+            paths(from_="tangibles", to=["satisfaction"]),
+        ),
+    )
+    coef = model.path_coef
+    for key, effect in result["paths"].items():
+        a, b = key.split("->")
+        theirs = coef.values[coef.rows.index(a), coef.cols.index(b)]
+        assert effect["estimate"] == pytest.approx(theirs, abs=1e-6), key
+    for construct, weights in result["outer_weights"].items():
+        j = model.outer_weights.cols.index(construct)
+        for item, weight in weights.items():
+            i = model.outer_weights.rows.index(item)
+            assert weight == pytest.approx(model.outer_weights.values[i, j], abs=1e-6), item
+
+
+def test_resamples_without_a_solution_are_counted_not_hidden():
+    """On 25 customers an item with one rare answer is constant in some resamples: those are
+    left out, and ``bootstrap.used`` says how many were used."""
+    data = mobi()
+    frame = data.frame.iloc[:25].copy()
+    frame["CUSCO"] = 5.0
+    frame.loc[frame.index[0], "CUSCO"] = 9.0  # one customer differs: constant in ~36%
+    result = pls(SurveyData(data.q, frame), bootstrap=100, seed=1).to_dict()
+    columns = [c for block in result["outer_weights"].values() for c in block]
+    x = np.column_stack(SurveyData(data.q, frame).columns(columns))
+    rng = np.random.default_rng(1)  # the same draws, counted here
+    constant = sum(bool((x[rng.integers(0, 25, 25)].std(axis=0) == 0).any()) for _ in range(100))
+    assert 10 < constant < 60
+    assert result["bootstrap"] == {"resamples": 100, "used": 100 - constant, "level": 0.95}

@@ -74,6 +74,19 @@ def test_straight_lining_counts_reverse_keyed_items_as_answered():
     assert "R3" in result["straight_lining"]["ids"]
 
 
+def test_a_matrix_under_six_items_is_not_checked_for_straight_lining():
+    """The satisfaction outcome has 3 items: the same answer on all of them is no line."""
+    frame = frame_with_problems(SERVQUAL)
+    before = set(quality(SurveyData(SERVQUAL, frame)).to_dict()["straight_lining"]["ids"])
+    row = next(i for i in range(len(frame)) if f"R{i}" not in before)
+    frame.loc[row, ["SAT1", "SAT2", "SAT3"]] = 7.0
+    tangibles = [f"{m}_TA{i}" for m in "EP" for i in range(1, 5)]  # 8 items: checked
+    other = next(i for i in range(row + 2, len(frame)) if f"R{i}" not in before)
+    frame.loc[other, tangibles] = 7.0
+    lines = quality(SurveyData(SERVQUAL, frame)).to_dict()["straight_lining"]["ids"]
+    assert f"R{row}" not in lines and f"R{other}" in lines
+
+
 def test_without_timestamps_speeding_says_why_and_ids_are_row_numbers():
     frame = simulate_responses(SERVQUAL, 50, seed=1)
     frame.loc[9] = frame.loc[4]

@@ -33,6 +33,13 @@ def mobi():
     return q, build_report(SurveyData(q, read_csv(REFERENCE / "mobi.csv", q)), bootstrap=20)
 
 
+def messy_available():
+    """Missing answers by --missing available: FIML CFA, pairwise n, scores of answered items."""
+    q = load_questionnaire(SHIPPED_DIR / "servqual-22.yaml")
+    data = SurveyData(q, read_csv(REFERENCE / "messy-servqual.csv", q))
+    return q, build_report(data, factors=5, missing="available")
+
+
 def paths(value, prefix=()):
     """Every key path into nested dictionaries (lists are leaves)."""
     if isinstance(value, dict):
@@ -50,7 +57,7 @@ def without(report, path):
     return out
 
 
-@pytest.mark.parametrize("make", [servqual, zone, mobi])
+@pytest.mark.parametrize("make", [servqual, zone, mobi, messy_available])
 def test_every_json_key_has_a_counterpart_in_the_summary(make):
     """Take away any key of the JSON: the summary must change (or cannot be made)."""
     q, report = make()

@@ -93,6 +93,71 @@ score_analyses <- function(missing) {
                            se_hc3 = as.list(setNames(se, c("intercept", dims))),
                            std_beta = as.list(beta), r2 = summary(m)$r.squared,
                            adj_r2 = summary(m)$adj.r.squared, vif = as.list(vif(m)))
+    # the drivers on the same scores: relative weights and Shapley (LMG), as reference.R
+    R <- cor(scores[dims]); rxy <- cor(scores[dims], scores$satisfaction)[, 1]
+    e <- eigen(R); lam <- e$vectors %*% diag(sqrt(e$values)) %*% t(e$vectors)
+    rw <- as.vector((lam^2) %*% (solve(lam) %*% rxy)^2)
+    r2_of <- function(S) if (length(S) == 0) 0 else
+      as.numeric(t(rxy[S]) %*% solve(R[S, S, drop = FALSE]) %*% rxy[S])
+    kd <- length(dims); lmg <- numeric(kd)
+    for (j in seq_len(kd)) {
+      others <- setdiff(seq_len(kd), j)
+      for (size in 0:(kd - 1)) {
+        sets <- if (size == 0) list(integer(0)) else combn(others, size, simplify = FALSE)
+        w <- factorial(size) * factorial(kd - size - 1) / factorial(kd)
+        for (S in sets) lmg[j] <- lmg[j] + w * (r2_of(c(S, j)) - r2_of(S))
+      }
+    }
+    res$regression$relative_weights <- as.list(setNames(rw, dims))
+    res$regression$shapley <- as.list(setNames(lmg, dims))
+
+    # segments and waves on the same scores (each score's rows with the segment answered)
+    all_scores <- list(satisfaction = score(spec$satisfaction, missing))
+    for (dim in dims) all_scores[[dim]] <- score(spec$dimensions[[dim]]$perception, missing)
+    choice_order <- list(tier = c("A", "B", "C"), region = c("north", "east", "south", "west"),
+                         wave = c("2026H1", "2026H2"))  # as in questionnaires/servqual-22.yaml
+    segs <- list()
+    for (seg in names(choice_order)) {
+      per <- list()
+      for (name in names(all_scores)) {
+        y <- all_scores[[name]]; g <- d[[seg]]
+        ok <- !is.na(y) & !is.na(g) & g != ""
+        y <- y[ok]; g <- factor(g[ok], levels = choice_order[[seg]])
+        w <- oneway.test(y ~ g, var.equal = FALSE)
+        k <- kruskal.test(round(y, 9), g)  # scores equal as decimals tie
+        lv <- choice_order[[seg]]
+        pairs <- list(); ps <- numeric(0)
+        for (i in seq_along(lv)) for (j in seq_along(lv)) if (i < j) {
+          tt <- t.test(y[g == lv[i]], y[g == lv[j]])
+          pairs[[paste0(lv[i], "|", lv[j])]] <- list(t = unname(tt$statistic),
+                                                     df = unname(tt$parameter), p = tt$p.value)
+          ps <- c(ps, tt$p.value)
+        }
+        holm <- p.adjust(ps, "holm")
+        for (i in seq_along(pairs)) pairs[[i]]$p_holm <- holm[i]
+        per[[name]] <- list(n = length(y), means = as.list(tapply(y, g, mean)),
+                            counts = as.list(c(table(g))),
+                            welch_anova = list(F = unname(w$statistic),
+                                               df1 = unname(w$parameter[1]),
+                                               df2 = unname(w$parameter[2]), p = w$p.value),
+                            kruskal = list(H = unname(k$statistic), p = k$p.value),
+                            pairwise = pairs)
+        if (seg == "wave") {  # the change from each wave to the next: t.test(after, before)
+          change <- list()
+          for (i in seq_len(length(lv) - 1)) {
+            before <- y[g == lv[i]]; after <- y[g == lv[i + 1]]
+            tt <- t.test(after, before)
+            change[[i]] <- list(from = lv[i], to = lv[i + 1],
+                                n = c(length(before), length(after)),
+                                change = mean(after) - mean(before),
+                                ci = as.vector(tt$conf.int), p = tt$p.value)
+          }
+          per[[name]]$change <- change
+        }
+      }
+      segs[[seg]] <- per
+    }
+    res$segments <- segs
   }
   sat <- score(spec$satisfaction, missing)
   ls <- data.frame(sat = sat, loy = score(spec$loyalty, missing))
