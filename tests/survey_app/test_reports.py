@@ -502,3 +502,15 @@ def test_every_page_in_chinese_has_no_english_interface_text(client, seeded):
             if word not in LATIN:
                 left.setdefault(word, []).append(path)
     assert left == {}
+
+
+def test_the_methods_page_says_which_responses_each_missing_method_leaves_out(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    listwise = ready(client, f"/reports/{survey.id}/methods").get_data(as_text=True)
+    assert "did not answer all the items" in listwise
+    available = ready(client, f"/reports/{survey.id}/methods?missing=available")
+    text = available.get_data(as_text=True)
+    assert available.status_code == 200
+    assert "available cases" in text and "half of the scale" in text
+    assert "did not answer all the items" not in text
