@@ -13,10 +13,9 @@ from scipy import linalg, optimize, stats
 
 from .data import AnalysisError
 from .moments import Moments
+from .options import EXTRACTIONS, ROTATIONS
 
 EPS = np.finfo(float).eps
-EXTRACTIONS = ("minres", "ml")
-ROTATIONS = ("oblimin", "varimax", "promax", "none")
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,12 @@ from .efa import efa
 from .gaps import gap, gap_of_scores, score_summary, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
 from .moments import MomentCache
+from .options import MISSING
 from .pairwise import pairwise
 from .pls import pls
 from .quality import PassChecks, quality
 from .reliability import reliability
 from .segments import Encoded, Grouped, compare_segments, nps, table, wave_change
-
-MISSING = ("listwise", "available")
 
 
 def _perception_items(data: SurveyData) -> list[tuple[str, list[str]]]:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from analysis.efa import EXTRACTIONS, ROTATIONS
-from analysis.report import MISSING
+from analysis.options import EXTRACTIONS, MISSING, ROTATIONS
 
 from ..exports.options import FORMATS, LAYOUTS, MEDIA_TYPES
 from ..models import JOB_STATES, SURVEY_STATES

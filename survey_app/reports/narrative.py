@@ -21,8 +21,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import stats
-
 Translate = Callable[..., str]
 
 
@@ -48,6 +46,8 @@ def _p(value: float) -> str:
 def coefficient_ci(reg: Mapping[str, Any], name: str, level: float = 0.95) -> tuple[float, float]:
     """The t interval of a regression coefficient from its HC3 standard error."""
     k = len(reg["std_beta"])
+    from scipy import stats  # loaded with the report, not with the app
+
     t = stats.t.ppf(0.5 + level / 2, reg["n"] - k - 1)
     b, se = reg["coef"][name], reg["se_hc3"][name]
     return b - t * se, b + t * se

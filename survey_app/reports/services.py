@@ -24,8 +24,7 @@ import pandas as pd
 from flask import Flask, current_app
 
 from analysis.data import AnalysisError, SurveyData
-from analysis.efa import EXTRACTIONS, ROTATIONS
-from analysis.report import MISSING, build_report
+from analysis.options import EXTRACTIONS, MISSING, ROTATIONS
 from questionnaires import Questionnaire
 
 from ..models import Response, Survey
@@ -147,6 +146,8 @@ def compute_report(
         }
     else:
         try:
+            from analysis.report import build_report  # SciPy: loaded when first needed
+
             report = build_report(
                 SurveyData(q, selected),
                 factors=options.factors,
