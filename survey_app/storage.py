@@ -128,6 +128,19 @@ def series_versions(survey_id: str, version: int | None = None) -> list[Question
     return [*same, target]
 
 
+def _chosen(
+    survey_id: str, version: int | None, questionnaire: Questionnaire | None
+) -> tuple[list[QuestionnaireVersion], Questionnaire]:
+    """The versions read together, and the questionnaire whose columns the frame has
+    (default: the chosen version's)."""
+    chosen = series_versions(survey_id, version)
+    if questionnaire is None:
+        if not chosen:
+            raise LookupError(f"no survey {survey_id}")
+        questionnaire = chosen[-1].questionnaire
+    return chosen, questionnaire
+
+
 def responses_frame(
     survey_id: str,
     questionnaire: Questionnaire | None = None,
@@ -157,11 +170,7 @@ def responses_frame(
     a cache that appends new responses needs).
     """
     statuses = _statuses(include_incomplete)
-    chosen = series_versions(survey_id, version)
-    if questionnaire is None:
-        if not chosen:
-            raise LookupError(f"no survey {survey_id}")
-        questionnaire = chosen[-1].questionnaire
+    chosen, questionnaire = _chosen(survey_id, version, questionnaire)
     versions = {v.id: v for v in chosen}
     fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
     batches = (
@@ -223,11 +232,7 @@ def iter_frames(
     (answers stored meanwhile are not half in); on SQLite each piece is its own short
     read, so that customers' submissions are never held up by a long export.
     """
-    chosen = series_versions(survey_id, version)
-    if questionnaire is None:
-        if not chosen:
-            raise LookupError(f"no survey {survey_id}")
-        questionnaire = chosen[-1].questionnaire
+    chosen, questionnaire = _chosen(survey_id, version, questionnaire)
     versions = {v.id: v for v in chosen}
     if not versions:
         return

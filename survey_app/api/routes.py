@@ -21,7 +21,7 @@ from ..exports.services import start_export_job
 from ..extensions import db, limiter
 from ..models import Invitation, Response, Survey
 from ..reports.routes import PAGE_WAIT
-from ..reports.services import ParameterError, Pending, parse_parameters, report_json
+from ..reports.services import ParameterError, json_answer, parse_parameters, report_json
 from ..selection import Selection, SelectionError
 from ..storage import version_numbers
 from ..surveys.services import (
@@ -237,12 +237,7 @@ def analysis(survey_id: str):
         abort(400, description=str(exc))
     wait = max(0.0, PAGE_WAIT - (time.perf_counter() - started))
     result = report_json(g.survey, selection, options, wait=wait)
-    if isinstance(result, Pending):
-        response = jsonify(status="computing", retry_after=result.retry_after)
-        response.status_code = 202
-        response.headers["Retry-After"] = str(result.retry_after)
-        return response
-    return jsonify(result.report)
+    return json_answer(result)
 
 
 # -- answers from kiosks and apps ----------------------------------------------------------

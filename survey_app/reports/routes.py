@@ -30,6 +30,7 @@ from .services import (
     SelectionError,
     completion,
     data_stamp,
+    json_answer,
     open_text,
     parse_parameters,
     report_json,
@@ -198,12 +199,7 @@ def data(survey_id: str):
     except (SelectionError, ParameterError) as exc:
         return jsonify(error=str(exc)), 400
     result = report_json(g.survey, selection, options, wait=_budget(started))
-    if isinstance(result, Pending):
-        response = jsonify(status="computing", retry_after=result.retry_after)
-        response.status_code = 202
-        response.headers["Retry-After"] = str(result.retry_after)
-        return response
-    return jsonify(result.report)
+    return json_answer(result)
 
 
 @bp.get("/<sid:survey_id>/report.html")

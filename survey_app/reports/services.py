@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from flask import Flask, current_app
+from flask import Flask, current_app, jsonify
+from flask import Response as HttpResponse
 
 from analysis.data import AnalysisError, SurveyData
 from analysis.options import EXTRACTIONS, MISSING, ROTATIONS
@@ -365,6 +366,17 @@ def completion(survey: Survey) -> dict[str, Any]:
     }
 
 
+def json_answer(result: Ready | Pending) -> HttpResponse:
+    """What data.json and the JSON API answer: the report (200), or 202 with
+    ``Retry-After`` while it is computed."""
+    if isinstance(result, Pending):
+        response = jsonify(status="computing", retry_after=result.retry_after)
+        response.status_code = 202
+        response.headers["Retry-After"] = str(result.retry_after)
+        return response
+    return jsonify(result.report)
+
+
 __all__ = [
     "DEFAULTS",
     "OPTION_NAMES",
@@ -375,6 +387,7 @@ __all__ = [
     "Response",
     "SelectionError",
     "completion",
+    "json_answer",
     "parse_parameters",
     "report_json",
 ]
