@@ -70,6 +70,17 @@ class Survey(db.Model):
         return "open"
 
     @property
+    def versions(self) -> list[QuestionnaireVersion]:
+        """Every version, oldest first (each with its questionnaire's text)."""
+        return list(
+            db.session.scalars(
+                select(QuestionnaireVersion)
+                .where(QuestionnaireVersion.survey_id == self.id)
+                .order_by(QuestionnaireVersion.number)
+            )
+        )
+
+    @property
     def current(self) -> QuestionnaireVersion:
         """The newest version, loaded alone (not every version's text)."""
         cached = self.__dict__.get("_current")
