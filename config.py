@@ -43,6 +43,13 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+    # A read replica of that database (streaming replication): reports and exports read
+    # responses there; writes, logins and everything else stay on DATABASE_URL.
+    REPORTS_DATABASE_URL = (
+        database_url(os.environ["REPORTS_DATABASE_URL"])
+        if os.environ.get("REPORTS_DATABASE_URL")
+        else None
+    )
     # Absolute links (resume, invitation, mail) start with this, never with the Host header.
     SURVEY_BASE_URL = os.environ.get("SURVEY_BASE_URL") or DEFAULT_BASE_URL
     # When set (comma-separated), requests for any other host are refused with 400.
@@ -86,6 +93,7 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test"
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
+    REPORTS_DATABASE_URL = None  # a test that wants a replica names one
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
     JOB_FOLDER = os.path.join(tempfile.gettempdir(), "survey-test-jobs")

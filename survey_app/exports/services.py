@@ -130,7 +130,10 @@ def plan_export(survey: Survey, options: ExportOptions, *, personal: bool) -> Ex
             f"{', '.join(q.languages)}"
         )
     total = count_responses(
-        survey.id, version=wanted, include_incomplete=options.selection.include_incomplete
+        survey.id,
+        version=wanted,
+        include_incomplete=options.selection.include_incomplete,
+        replica=True,
     )
     return ExportPlan(
         survey_id=survey.id,
@@ -247,6 +250,7 @@ def response_frames(plan: ExportPlan, after: int = 0, chunk: int | None = None):
         include_incomplete=plan.options.selection.include_incomplete,
         metadata=True,
         after=after,
+        replica=True,
         **kwargs,
     )
 
