@@ -66,6 +66,9 @@ class Config:
     # Rate limits count in this process's memory unless a shared storage is named
     # (redis://host:6379 when several processes or machines serve one survey).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # While a report is being recomputed for newer responses, pages may show the one
+    # computed for the same filters at most this many seconds ago (marked stale); 0: wait.
+    REPORTS_STALE_SECONDS = float(os.environ.get("REPORTS_STALE_SECONDS") or 30)
     # Files of exports and imports run in the background (default: instance/jobs); a
     # folder every server process can read when several serve one database.
     JOB_FOLDER = os.environ.get("JOB_FOLDER") or None
@@ -94,6 +97,7 @@ class TestConfig(Config):
     SECRET_KEY = "test"
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     REPORTS_DATABASE_URL = None  # a test that wants a replica names one
+    REPORTS_STALE_SECONDS = 0  # a test sees each new response in the next report
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
     JOB_FOLDER = os.path.join(tempfile.gettempdir(), "survey-test-jobs")

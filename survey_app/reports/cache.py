@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
@@ -207,7 +208,7 @@ class FrameCache:
                 completed_since=since,
                 replica=True,
             )
-            frame = _append(old[1], new)
+            frame = _append(old[1], at_stamp(new, stamp))
             if len(frame) == stamp.count:
                 log.info(
                     "report frame %s: %s responses appended in %.2f s",
@@ -217,7 +218,9 @@ class FrameCache:
                 )
                 return frame
             log.info("report frame %s: append did not match the count; reloading", stamp.survey_id)
-        frame = responses_frame(stamp.survey_id, version=version, metadata=True, replica=True)
+        frame = at_stamp(
+            responses_frame(stamp.survey_id, version=version, metadata=True, replica=True), stamp
+        )
         log.info(
             "report frame %s: %s responses loaded in %.2f s",
             stamp.survey_id,
@@ -225,6 +228,20 @@ class FrameCache:
             time.perf_counter() - start,
         )
         return frame
+
+
+def at_stamp(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame:
+    """The rows of ``frame`` (read after ``stamp``) that the stamp counts: those completed
+    by its latest completion with an id up to its largest. While customers submit, a read
+    that follows the stamp's query finds newer responses; filed under the older stamp they
+    would make every later append miss the count and reload everything."""
+    if frame.empty:
+        return frame
+    moments = frame["submitted_at"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    keep = (frame["response_id"].to_numpy() <= stamp.max_id) & (
+        moments <= round(stamp.last_completed * 1e6) + 1
+    )
+    return frame if keep.all() else frame.loc[keep].reset_index(drop=True)
 
 
 def _append(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ many the filters select), ``selection``, ``options`` and ``overview`` (responses
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -206,11 +207,41 @@ class ReportService:
         if not selection.segments and options.bootstrap == 0:
             self._prefetch(stamp, q, selection, options)
         if wait is not None and wait <= 0 and not future.done():
-            return Pending(_retry_after(stamp, options))
-        result = self.jobs.wait(future, wait)
+            result = None
+        else:
+            result = self.jobs.wait(future, wait)
         if result is None:
-            return Pending(_retry_after(stamp, options))
+            recent = self._recent(stamp, selection, options)
+            return Pending(_retry_after(stamp, options)) if recent is None else Ready(recent)
         return Ready(result)
+
+    def _latest_path(self, stamp: Stamp, selection: Selection, options: Options) -> Path:
+        """Where the key of the newest result of a selection and options is kept."""
+        parts = {"version": stamp.version_id, "selection": selection.key, **options.describe()}
+        name = "latest-" + self.results.key(
+            replace(stamp, count=0, max_id=0, last_completed=0), parts
+        )
+        return self.results.path(stamp.survey_id, name)
+
+    def _recent(self, stamp: Stamp, selection: Selection, options: Options) -> dict | None:
+        """While the report at ``stamp`` is computed, the newest one computed for the same
+        selection and options at an earlier stamp, if it is at most ``REPORTS_STALE_SECONDS``
+        old (marked ``stale``). Under a steady stream of submissions every request sees a
+        new stamp; without this the page would wait for a computation that a newer stamp
+        has already made out of date."""
+        limit = float(self.app.config.get("REPORTS_STALE_SECONDS") or 0)
+        if limit <= 0:
+            return None
+        pointer = self.results.read(
+            stamp.survey_id, self._latest_path(stamp, selection, options).stem
+        )
+        if pointer is None or time.time() - pointer.get("at", 0) > limit:
+            return None
+        older = Stamp(**{**pointer["stamp"], "series": tuple(pointer["stamp"]["series"])})
+        if not stamp.appendable_from(older):
+            return None  # a deletion or another version since: never serve it
+        report = self.results.read(stamp.survey_id, pointer["key"])
+        return None if report is None else {**report, "stale": True}
 
     def _submit(
         self,
@@ -224,8 +255,14 @@ class ReportService:
         app = self.app
 
         def work() -> dict | None:
-            if prefetch and self.latest.get(stamp.survey_id) != stamp:
+            newest = self.latest.get(stamp.survey_id)
+            if prefetch and newest != stamp:
                 return None  # newer responses came in: nobody will ask for this one
+            if newest is not None and newest != stamp and newest.appendable_from(stamp):
+                # a request has since asked for a newer stamp (its job is queued): under
+                # a steady stream of submissions, computing each stamp in turn would
+                # never catch up
+                return None
             with app.app_context():
                 return self._compute(stamp, key, q, selection, options)
 
@@ -269,6 +306,12 @@ class ReportService:
                 report = compute_report(q, frame, selection, options)
             report["computed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             self.results.write(stamp.survey_id, key, report)
+            latest = self._latest_path(stamp, selection, options)
+            self.results.write(
+                stamp.survey_id,
+                latest.stem,
+                {"key": key, "stamp": json.loads(stamp.text), "at": time.time()},
+            )
             log.info(
                 "report %s [%s] bootstrap=%s: %.2f s",
                 stamp.survey_id,
