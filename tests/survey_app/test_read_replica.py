@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -41,11 +40,11 @@ from ..conftest import POSTGRES_URL, _fresh_postgres_database, clear_tables
 from .exports_data import servqual_answers
 
 
-@pytest.fixture
-def replica(database: str, tmp_path: Path) -> Iterator[str]:
-    """An empty migrated database beside the test database (same backend)."""
+@pytest.fixture(scope="session")
+def replica_database(database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An empty migrated database beside the test database (same backend), made once."""
     if database.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'replica.sqlite'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('replica') / 'replica.sqlite'}"
     else:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         url = _fresh_postgres_database(POSTGRES_URL, f"survey_pytest_{worker}_replica")
@@ -53,13 +52,19 @@ def replica(database: str, tmp_path: Path) -> Iterator[str]:
     with made.app_context():
         upgrade()
         db.engine.dispose()
-    yield url
-    if not database.startswith("sqlite"):
-        engine = create_engine(
-            database.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT"
-        )
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    return url
+
+
+@pytest.fixture
+def replica(replica_database: str) -> Iterator[str]:
+    """The replica database, emptied after the test."""
+    yield replica_database
+    engine = create_engine(replica_database)
+    try:
+        with engine.begin() as conn:
+            for model in (Response, QuestionnaireVersion, Survey):
+                conn.execute(model.__table__.delete())
+    finally:
         engine.dispose()
 
 
