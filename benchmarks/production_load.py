@@ -404,6 +404,7 @@ def fill(stack: Stack, n: int) -> None:
             (SURVEY,),
         ).fetchone()[0]
         now = datetime.now(UTC)
+        run = int(time.time())  # keys unique across runs that add more
         piece = 100_000
         for start in range(0, n, piece):
             count = min(piece, n - start)
@@ -427,7 +428,7 @@ def fill(stack: Stack, n: int) -> None:
                         (
                             SURVEY,
                             version,
-                            f"load-{start + i}",
+                            f"load-{run}-{start + i}",
                             "complete",
                             7,
                             str(langs[i]),
