@@ -182,6 +182,7 @@ class ReportService:
         self.results = ResultCache(root)
         self.jobs = Jobs()
         self.latest: dict[str, Stamp] = {}  # the newest stamp a request saw, per survey
+        self.ahead: dict[str, list] = {}  # the jobs of the filters computed ahead, per survey
 
     def key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
         return self.results.key(stamp, {"selection": selection.key, **options.describe()})
@@ -256,12 +257,11 @@ class ReportService:
 
         def work() -> dict | None:
             newest = self.latest.get(stamp.survey_id)
-            if prefetch and newest != stamp:
-                return None  # newer responses came in: nobody will ask for this one
-            if newest is not None and newest != stamp and newest.appendable_from(stamp):
+            superseded = newest is not None and newest != stamp and newest.appendable_from(stamp)
+            if superseded and not prefetch:
                 # a request has since asked for a newer stamp (its job is queued): under
                 # a steady stream of submissions, computing each stamp in turn would
-                # never catch up
+                # never catch up. (A round computed ahead runs whole, see _prefetch.)
                 return None
             with app.app_context():
                 return self._compute(stamp, key, q, selection, options)
@@ -272,14 +272,24 @@ class ReportService:
         self, stamp: Stamp, q: Questionnaire, selection: Selection, options: Options
     ) -> None:
         """After the unfiltered report, the report of each single segment choice, in the
-        background: the filter a manager tries first is then already computed."""
+        background: the filter a manager tries first is then already computed.
+
+        While a round is still running no new one starts: under a steady stream of
+        submissions every request has a newer stamp, and a round superseded by each
+        request would never finish; a finished round's reports answer those filters as
+        stale ones (``REPORTS_STALE_SECONDS``) until the next round."""
+        running = self.ahead.get(stamp.survey_id, [])
+        if any(not future.done() for future in running):
+            return
+        jobs = []
         for section in q.segments:
             for item in section.items:
                 for choice in item.choices:
                     one = replace(selection, segments={item.id: frozenset([choice.id])})
                     key = self.key(stamp, one, options)
                     if not self.results.path(stamp.survey_id, key).exists():
-                        self._submit(stamp, key, q, one, options, prefetch=True)
+                        jobs.append(self._submit(stamp, key, q, one, options, prefetch=True))
+        self.ahead[stamp.survey_id] = jobs
 
     def _compute(
         self, stamp: Stamp, key: str, q: Questionnaire, selection: Selection, options: Options
