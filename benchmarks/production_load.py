@@ -477,8 +477,9 @@ class Browser:
             raise RuntimeError(f"the manager's login answered {status}")
 
 
-def timed_page(browser: Browser, query: str = "") -> tuple[float, float]:
-    """(the first request's time, the time until the page shows the report)."""
+def timed_page(browser: Browser, query: str = "", limit: float = 300) -> tuple[float, float]:
+    """(the first request's time, the time until the page shows the report; NaN if it
+    did not within ``limit`` seconds)."""
     start = time.perf_counter()
     first = None
     while True:
@@ -490,8 +491,8 @@ def timed_page(browser: Browser, query: str = "") -> tuple[float, float]:
             raise RuntimeError(f"the report page answered {status}")
         if b'id="report-n"' in html:
             return first, time.perf_counter() - start
-        if time.perf_counter() - start > 300:
-            raise RuntimeError("the report did not show within 300 s")
+        if time.perf_counter() - start > limit:
+            return first, float("nan")
         time.sleep(0.2)
 
 
@@ -641,17 +642,17 @@ def large(stack: Stack, args) -> dict:
         browser.login()
         out["loads"].append(load_average())
         out["cold"] = timed_page(browser)
-        filters = ["?tier=A", "?region=north", "?tier=B&region=east", "?wave=2026H1", "?tier=C"]
-        out["filters"] = [timed_page(browser, f)[1] for f in filters]
+        filters = ["?tier=A", "?region=north", "?tier=B&region=east"]
+        out["filters"] = [timed_page(browser, f, args.step_limit)[1] for f in filters]
         out["loads"].append(load_average())
         for master in stack.masters():  # fresh workers: nothing in memory, the disk cache
             os.kill(master, signal.SIGHUP)
         time.sleep(8)
-        out["disk"] = timed_page(browser)
+        out["disk"] = timed_page(browser, "", args.step_limit)
         out["loads"].append(load_average())
         out["export"] = export_csv(browser)
         out["loads"].append(load_average())
-        out["after_export"] = timed_page(browser, "?tier=B")
+        out["after_export"] = timed_page(browser, "?tier=B", args.step_limit)
         out["lag"] = replica_lag(stack) if stack.replica else None
     finally:
         client.terminate()
@@ -681,14 +682,18 @@ def print_large(out: dict, stack: Stack, args) -> None:
     rows = [
         ("report page, no cache: first request", out["cold"][0], "never over 2.5 s (page budget)"),
         ("report page, no cache: report shown", out["cold"][1], "< 10 s"),
-        ("filter change (median of 5)", statistics.median(out["filters"]), "< 0.5 s"),
-        ("filter change (slowest of 5)", max(out["filters"]), "< 0.5 s"),
+        ("filter: one segment, computed ahead (tier=A)", out["filters"][0], "< 0.5 s"),
+        ("filter: one segment (region=north)", out["filters"][1], "< 0.5 s"),
+        ("filter: two segments (tier=B&region=east)", out["filters"][2], "< 0.5 s"),
         ("fresh workers, disk cache: report shown", out["disk"][1], "< 3 s"),
         ("filter change after the export", out["after_export"][1], "< 0.5 s"),
         (f"CSV export of {export['rows']:,} rows: written", export["written"], "< 60 s"),
         (f"  and downloaded ({export['mb']:.0f} MB)", export["seconds"], ""),
     ]
-    print(f"{'measurement':44s} {'seconds':>8s}  goal (issues 7 and 6)")
+    print(
+        f"{'measurement':44s} {'seconds':>8s}  goal (issues 7 and 6); nan: not shown within "
+        f"{args.step_limit:g} s"
+    )
     for label, seconds, goal in rows:
         print(f"{label:44s} {seconds:8.2f}  {goal}")
     print(
@@ -721,6 +726,9 @@ def main() -> int:
     parser.add_argument("--responses", type=int, default=1_000_000, help="of the large survey")
     parser.add_argument("--rate", type=float, default=50, help="responses/s meanwhile")
     parser.add_argument("--replica", action="store_true", help="reports read a replica")
+    parser.add_argument(
+        "--step-limit", type=float, default=120, help="seconds a filter or page may take"
+    )
     parser.add_argument("--skip-submissions", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
