@@ -216,13 +216,12 @@ class ReportService:
             return Pending(_retry_after(stamp, options)) if recent is None else Ready(recent)
         return Ready(result)
 
-    def _latest_path(self, stamp: Stamp, selection: Selection, options: Options) -> Path:
-        """Where the key of the newest result of a selection and options is kept."""
+    def _latest_key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
+        """Where the key of the newest result of a selection and options is kept (a
+        folder of its own: the results folder holds results only)."""
         parts = {"version": stamp.version_id, "selection": selection.key, **options.describe()}
-        name = "latest-" + self.results.key(
-            replace(stamp, count=0, max_id=0, last_completed=0), parts
-        )
-        return self.results.path(stamp.survey_id, name)
+        unstamped = replace(stamp, count=0, max_id=0, last_completed=0)
+        return "latest/" + self.results.key(unstamped, parts)
 
     def _recent(self, stamp: Stamp, selection: Selection, options: Options) -> dict | None:
         """While the report at ``stamp`` is computed, the newest one computed for the same
@@ -233,9 +232,7 @@ class ReportService:
         limit = float(self.app.config.get("REPORTS_STALE_SECONDS") or 0)
         if limit <= 0:
             return None
-        pointer = self.results.read(
-            stamp.survey_id, self._latest_path(stamp, selection, options).stem
-        )
+        pointer = self.results.read(stamp.survey_id, self._latest_key(stamp, selection, options))
         if pointer is None or time.time() - pointer.get("at", 0) > limit:
             return None
         older = Stamp(**{**pointer["stamp"], "series": tuple(pointer["stamp"]["series"])})
@@ -316,10 +313,9 @@ class ReportService:
                 report = compute_report(q, frame, selection, options)
             report["computed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             self.results.write(stamp.survey_id, key, report)
-            latest = self._latest_path(stamp, selection, options)
             self.results.write(
                 stamp.survey_id,
-                latest.stem,
+                self._latest_key(stamp, selection, options),
                 {"key": key, "stamp": json.loads(stamp.text), "at": time.time()},
             )
             log.info(
