@@ -43,6 +43,13 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
     SQLALCHEMY_ENGINE_OPTIONS = engine_options(SQLALCHEMY_DATABASE_URI)
+    # A read replica of that database (streaming replication): reports and exports read
+    # responses there; writes, logins and everything else stay on DATABASE_URL.
+    REPORTS_DATABASE_URL = (
+        database_url(os.environ["REPORTS_DATABASE_URL"])
+        if os.environ.get("REPORTS_DATABASE_URL")
+        else None
+    )
     # Absolute links (resume, invitation, mail) start with this, never with the Host header.
     SURVEY_BASE_URL = os.environ.get("SURVEY_BASE_URL") or DEFAULT_BASE_URL
     # When set (comma-separated), requests for any other host are refused with 400.
@@ -59,6 +66,9 @@ class Config:
     # Rate limits count in this process's memory unless a shared storage is named
     # (redis://host:6379 when several processes or machines serve one survey).
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # While a report is being recomputed for newer responses, pages may show the one
+    # computed for the same filters at most this many seconds ago (marked stale); 0: wait.
+    REPORTS_STALE_SECONDS = float(os.environ.get("REPORTS_STALE_SECONDS") or 30)
     # Files of exports and imports run in the background (default: instance/jobs); a
     # folder every server process can read when several serve one database.
     JOB_FOLDER = os.environ.get("JOB_FOLDER") or None
@@ -86,6 +96,8 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test"
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
+    REPORTS_DATABASE_URL = None  # a test that wants a replica names one
+    REPORTS_STALE_SECONDS = 0  # a test sees each new response in the next report
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
     # Files of jobs and the reports' cache in folders of this test process (never the

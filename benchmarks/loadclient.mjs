@@ -11,6 +11,10 @@
 //             inside the measured window count); maxRequests: end the window early
 //   pages     (survey) the urlencoded answers of each page, in order
 //   body      (ceiling) the urlencoded form posted each time
+//   rate      (optional) responses (or posts) started per second by all customers
+//             together, on a steady schedule, instead of each customer going as fast
+//             as it can: a background load beside other measurements
+// SIGTERM ends the window at once: the requests in flight finish, the summary is printed.
 import http from "node:http";
 import { readFileSync } from "node:fs";
 
@@ -30,6 +34,7 @@ let allRequests = 0; // warm-up included, to share out the server's CPU time
 let errors = 0;
 const errorKinds = {};
 let closed = false;
+let started = 0; // units of work begun (for the rate's schedule)
 
 function inWindow(t) {
   return t >= windowStart && t <= windowEnd;
@@ -144,9 +149,19 @@ async function oneCeiling() {
   return now();
 }
 
+async function paced() {
+  const due = t0 + (started++ * 1000) / cfg.rate;
+  const wait = due - now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+}
+
 async function customer() {
   const unit = cfg.mode === "survey" ? oneResponse : oneCeiling;
   while (!closed) {
+    if (cfg.rate) {
+      await paced();
+      if (closed) break;
+    }
     try {
       const end = await unit();
       if (inWindow(end)) completed += 1;
@@ -182,6 +197,10 @@ function summary(values) {
   };
 }
 
+process.on("SIGTERM", () => {
+  windowEnd = Math.min(windowEnd, now());
+  closed = true;
+});
 await Promise.all(Array.from({ length: cfg.clients }, customer));
 const cpu = process.cpuUsage(cpuStart);
 const seconds = (Math.min(windowEnd, now()) - windowStart) / 1000;

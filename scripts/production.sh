@@ -4,7 +4,9 @@
 # migrations, N gunicorn instances and nginx in front; Redis for shared rate limits when
 # N > 1.
 #
-#   bash scripts/production.sh up [--instances N] [--port P]   # start (again: keeps what runs)
+#   bash scripts/production.sh up [--instances N] [--port P] [--replica]
+#                                      # start (again: keeps what runs); --replica: a streaming
+#                                      # replica of the local cluster that reports read
 #   bash scripts/production.sh status                          # exit 0 while the stack runs
 #   bash scripts/production.sh down                            # stop what `up` started
 #   bash scripts/production.sh backup FILE                     # pg_dump, custom format
@@ -17,6 +19,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 STATE=${SURVEY_STATE_DIR:-$ROOT/instance/production}
 PG_PORT=${SURVEY_PG_PORT:-5433}
+REPLICA_PORT=${SURVEY_REPLICA_PORT:-$((PG_PORT + 1))}
 REDIS_PORT=${SURVEY_REDIS_PORT:-6380}
 APP_PORT_BASE=${SURVEY_APP_PORT_BASE:-8100}
 
@@ -96,6 +99,58 @@ SQL
     echo "local" >"$STATE/postgres.mode"
 }
 
+# A hot standby of the local cluster (pg_basebackup -R: streaming replication), on its
+# own port; reports and exports read it (REPORTS_DATABASE_URL). Its replication slot
+# keeps the WAL it still needs while it is stopped (down, then up again);
+# hot_standby_feedback keeps the primary's vacuum from cancelling a long export's
+# snapshot on the standby.
+SLOT=survey_replica
+pg_super() {
+    PGPASSWORD=$(cat "$STATE/pg_superuser") "$(pg_bin)/psql" -h 127.0.0.1 -p "$PG_PORT" \
+        -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 -c "$1"
+}
+
+start_replica() {
+    local bin data="$STATE/pgreplica" super="$STATE/pg_superuser"
+    bin=$(pg_bin)
+    if [ ! -s "$data/PG_VERSION" ]; then
+        say "making a streaming replica in $data (pg_basebackup)"
+        pg_super "SELECT pg_drop_replication_slot('$SLOT') FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
+        mkdir -p "$data"
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$data"
+        chmod 700 "$data"
+        # the password goes to the standby's primary_conninfo (in its data folder, 0600)
+        as_pg env PGPASSWORD="$(cat "$super")" "$bin/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" \
+            -U postgres -D "$data" -R -X stream -C -S "$SLOT" -c fast \
+            >"$STATE/log/basebackup.log" 2>&1 \
+            || die "pg_basebackup failed: $(tail -n 3 "$STATE/log/basebackup.log")"
+        cat >>"$data/postgresql.conf" <<CONF
+port = $REPLICA_PORT
+hot_standby = on
+hot_standby_feedback = on
+CONF
+    fi
+    if ! alive "$(head -n1 "$data/postmaster.pid" 2>/dev/null || true)"; then
+        as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null
+    fi
+    export REPORTS_DATABASE_URL="postgresql://survey:$(cat "$STATE/db_password")@127.0.0.1:$REPLICA_PORT/survey"
+    echo "replica" >"$STATE/replica.mode"
+}
+
+stop_replica() {
+    if [ -s "$STATE/pgreplica/PG_VERSION" ]; then
+        as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pgreplica" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+}
+
+remove_replica() {  # `up` without --replica: the copy and its slot go (no WAL kept for it)
+    [ -d "$STATE/pgreplica" ] || [ -f "$STATE/replica.mode" ] || return 0
+    say "removing the replica (up without --replica)"
+    stop_replica
+    pg_super "SELECT pg_drop_replication_slot('$SLOT') FROM pg_replication_slots WHERE slot_name = '$SLOT'" >/dev/null
+    rm -rf "$STATE/pgreplica" "$STATE/replica.mode"
+}
+
 # -- Redis, gunicorn, nginx --------------------------------------------------------------
 start_redis() {
     if ! alive "$(pid_of "$STATE/run/redis.pid")"; then
@@ -155,7 +210,7 @@ PY
 }
 
 start_nginx() {
-    mkdir -p "$STATE"/nginx/{body,proxy,fastcgi,uwsgi,scgi}
+    mkdir -p "$STATE"/nginx/{body,proxy,fastcgi,uwsgi,scgi} "$STATE/nginx.d"
     nginx -t -q -c "$STATE/nginx.conf" -p "$STATE" 2>"$STATE/log/nginx-test.log" \
         || die "nginx configuration: $(cat "$STATE/log/nginx-test.log")"
     if alive "$(pid_of "$STATE/run/nginx.pid")"; then
@@ -193,14 +248,18 @@ stop_pid() {  # pidfile signal seconds
 
 # -- commands --------------------------------------------------------------------------------
 cmd_up() {
-    local n=1 port=8000
+    local n=1 port=8000 replica=0
     while [ $# -gt 0 ]; do
         case "$1" in
             --instances) n=$2; shift 2 ;;
             --port) port=$2; shift 2 ;;
-            *) die "unknown option $1 (up [--instances N] [--port P])" ;;
+            --replica) replica=1; shift ;;
+            *) die "unknown option $1 (up [--instances N] [--port P] [--replica])" ;;
         esac
     done
+    if [ "$replica" -eq 1 ] && [ -n "${DATABASE_URL:-}" ]; then
+        die "--replica makes a replica of the local cluster; with DATABASE_URL, name your replica in REPORTS_DATABASE_URL"
+    fi
     [[ "$n" =~ ^[1-9][0-9]?$ ]] || die "--instances takes a number from 1 to 99"
     [[ "$port" =~ ^[0-9]+$ ]] || die "--port takes a port number"
     mkdir -p "$STATE/run" "$STATE/log"
@@ -210,8 +269,17 @@ cmd_up() {
     [ "$n" -gt 1 ] && packages+=(redis-server)
     install_packages "${packages[@]}"
     install_python
+    # instances read the replica's URL when they start: a change restarts them
+    local had=0 pidfile
+    [ -f "$STATE/replica.mode" ] && had=1
+    if [ "$had" -ne "$replica" ]; then
+        for pidfile in "$STATE"/run/gunicorn-*.pid; do
+            [ -e "$pidfile" ] && stop_pid "$pidfile" TERM 20
+        done
+    fi
     if [ -z "${DATABASE_URL:-}" ]; then
         start_postgres
+        if [ "$replica" -eq 1 ]; then start_replica; else remove_replica; fi
     else
         echo "external" >"$STATE/postgres.mode"
     fi
@@ -241,6 +309,10 @@ cmd_status() {
         pid=$(head -n1 "$STATE/pgdata/postmaster.pid" 2>/dev/null || true)
         if alive "$pid"; then echo "postgresql $pid"; else echo "postgresql (not running)"; ok=1; fi
     fi
+    if [ -f "$STATE/replica.mode" ]; then
+        pid=$(head -n1 "$STATE/pgreplica/postmaster.pid" 2>/dev/null || true)
+        if alive "$pid"; then echo "postgresql-replica $pid"; else echo "postgresql-replica (not running)"; ok=1; fi
+    fi
     alive "$(pid_of "$STATE/run/nginx.pid")" || ok=1
     return $ok
 }
@@ -256,6 +328,7 @@ cmd_down() {
         [ -e "$pidfile" ] && stop_pid "$pidfile" TERM 20
     done
     stop_pid "$STATE/run/redis.pid" TERM 10
+    stop_replica
     if [ "$(cat "$STATE/postgres.mode" 2>/dev/null)" = "local" ] && [ -s "$STATE/pgdata/PG_VERSION" ]; then
         as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pgdata" -m fast -w -t 30 stop >/dev/null 2>&1 || true
     fi
@@ -297,5 +370,5 @@ case "$command" in
     status) [ $# -eq 0 ] || die "status takes no arguments"; cmd_status ;;
     backup) cmd_backup "$@" ;;
     restore) cmd_restore "$@" ;;
-    *) die "usage: production.sh up [--instances N] [--port P] | down | status | backup FILE | restore FILE" ;;
+    *) die "usage: production.sh up [--instances N] [--port P] [--replica] | down | status | backup FILE | restore FILE" ;;
 esac

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, redirect, request, session, url_for
 from werkzeug.routing import BaseConverter
 
-from config import ROOT, Config, engine_options
+from config import ROOT, Config, database_url, engine_options
 
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -44,6 +44,20 @@ def _ensure_sqlite_folder(url: str) -> None:
     prefix = "sqlite:///"
     if url.startswith(prefix) and len(url) > len(prefix):
         Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _replica_bind(app: Flask) -> None:
+    """``REPORTS_DATABASE_URL`` becomes the engine of bind ``reports`` (read by
+    ``survey_app.storage.read_engine``); no model is bound to it, so nothing is written
+    there."""
+    url = app.config.get("REPORTS_DATABASE_URL")
+    if url:
+        from .storage import REPLICA_BIND
+
+        url = database_url(url)
+        binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+        binds[REPLICA_BIND] = {"url": url, **engine_options(url)}
+        app.config["SQLALCHEMY_BINDS"] = binds
 
 
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
@@ -112,6 +126,7 @@ def create_app(
     app.url_map.converters["sid"] = SurveyIdConverter
 
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    _replica_bind(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     babel.init_app(app, locale_selector=select_locale)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, func, select, text
 
 from questionnaires import Column, Questionnaire
 from questionnaires.kinds import MISSING, Problem
@@ -29,6 +30,10 @@ from .models import QuestionnaireVersion, Response
 
 DTYPE = np.dtype("<i2")
 META_COLUMNS = ("response_id", "submitted_at", "lang")
+# The bind of the read replica (``REPORTS_DATABASE_URL``): reports and exports read
+# responses there when it is configured; everything else, and every write, uses the
+# main database.
+REPLICA_BIND = "reports"
 
 
 class AnswerError(ValueError):
@@ -107,6 +112,26 @@ def version_numbers(survey_id: str) -> list[int]:
     )
 
 
+def read_engine(replica: bool = False) -> Engine:
+    """The engine that reads responses: the read replica's when ``replica`` and one is
+    configured, else the main database's."""
+    if replica:
+        return db.engines.get(REPLICA_BIND) or db.engine
+    return db.engine
+
+
+@contextmanager
+def reading(replica: bool = False) -> Iterator[Connection]:
+    """A connection to read responses on: the session's own (its transaction, so that a
+    caller sees what it has just written), or one of the replica's engine."""
+    engine = read_engine(replica)
+    if engine is db.engine:
+        yield db.session.connection()
+        return
+    with engine.connect() as connection:
+        yield connection
+
+
 def series_versions(survey_id: str, version: int | None = None) -> list[QuestionnaireVersion]:
     """The versions read together with version number ``version`` (default: the newest):
     its series of compatible versions, oldest first; the chosen one is last."""
@@ -150,6 +175,7 @@ def responses_frame(
     include_incomplete: bool = False,
     metadata: bool = False,
     completed_since: datetime | None = None,
+    replica: bool = False,
 ) -> pd.DataFrame:
     """All responses of a survey as one wide frame in the columns of a questionnaire.
 
@@ -168,14 +194,21 @@ def responses_frame(
 
     ``completed_since`` reads only the responses completed at or after that moment (what
     a cache that appends new responses needs).
+
+    With ``replica`` the responses are read from the read replica when one is configured
+    (``REPORTS_DATABASE_URL``): they may lag behind the main database by the replication
+    delay. The questionnaire versions are always read from the main database.
     """
     statuses = _statuses(include_incomplete)
     chosen, questionnaire = _chosen(survey_id, version, questionnaire)
     versions = {v.id: v for v in chosen}
-    fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
-    batches = (
-        fetch(survey_id, statuses, include_text, versions, completed_since) if versions else []
-    )
+    batches = []
+    if versions:
+        with reading(replica) as connection:
+            fetch = _fetch_postgresql if connection.dialect.name == "postgresql" else _fetch_rows
+            batches = fetch(
+                connection, survey_id, statuses, include_text, versions, completed_since
+            )
     return _frame_of(batches, versions, questionnaire, include_text, metadata)
 
 
@@ -222,6 +255,7 @@ def iter_frames(
     metadata: bool = False,
     chunk: int | None = None,
     after: int = 0,
+    replica: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """:func:`responses_frame` in pieces of at most ``chunk`` responses (default
     :data:`EXPORT_CHUNK`), in id order,
@@ -230,7 +264,8 @@ def iter_frames(
     The responses are read on a connection of their own. On PostgreSQL it holds one
     REPEATABLE READ snapshot, so every piece comes from the same state of the data
     (answers stored meanwhile are not half in); on SQLite each piece is its own short
-    read, so that customers' submissions are never held up by a long export.
+    read, so that customers' submissions are never held up by a long export. With
+    ``replica``, on the read replica when one is configured.
     """
     chosen, questionnaire = _chosen(survey_id, version, questionnaire)
     versions = {v.id: v for v in chosen}
@@ -240,9 +275,10 @@ def iter_frames(
         v.questionnaire  # noqa: B018  (parsed here, not in the middle of the read)
     statuses = _statuses(include_incomplete)
     chunk = chunk or EXPORT_CHUNK
-    if db.engine.dialect.name == "postgresql":
+    engine = read_engine(replica)
+    if engine.dialect.name == "postgresql":
         options = {"isolation_level": "REPEATABLE READ"}
-        with db.engine.connect().execution_options(**options) as connection:
+        with engine.connect().execution_options(**options) as connection:
             connection.exec_driver_sql("SELECT 1")  # begins the snapshot's transaction
             driver = connection.connection.driver_connection
             for batches in _chunks_postgresql(
@@ -250,7 +286,7 @@ def iter_frames(
             ):
                 yield _frame_of(batches, versions, questionnaire, include_text, metadata)
     else:
-        with db.engine.connect() as connection:
+        with engine.connect() as connection:
             for batches in _chunks_rows(
                 connection, survey_id, statuses, include_text, versions, chunk, after
             ):
@@ -258,7 +294,11 @@ def iter_frames(
 
 
 def count_responses(
-    survey_id: str, *, version: int | None = None, include_incomplete: bool = False
+    survey_id: str,
+    *,
+    version: int | None = None,
+    include_incomplete: bool = False,
+    replica: bool = False,
 ) -> int:
     """How many responses :func:`iter_frames` reads (before any filter)."""
     chosen = series_versions(survey_id, version)
@@ -270,17 +310,20 @@ def count_responses(
         Response.version_id.in_([v.id for v in chosen]),
         Response.test.is_(False),
     )
-    return db.session.scalar(query) or 0
+    with reading(replica) as connection:
+        return connection.scalar(query) or 0
 
 
 def stored_codes(
     survey_id: str, versions: list[QuestionnaireVersion]
 ) -> dict[int, tuple[np.ndarray, list[dict]]]:
     """Every response of ``versions`` (complete or not) as version id -> (int16 codes in
-    that version's layout, open texts): what a reload's compatibility check counts."""
+    that version's layout, open texts): what a reload's compatibility check counts
+    (always on the main database: it decides a write)."""
     by_id = {v.id: v for v in versions}
-    fetch = _fetch_postgresql if db.engine.dialect.name == "postgresql" else _fetch_rows
-    batches = fetch(survey_id, ["complete", "in_progress"], True, by_id)
+    with reading() as connection:
+        fetch = _fetch_postgresql if connection.dialect.name == "postgresql" else _fetch_rows
+        batches = fetch(connection, survey_id, ["complete", "in_progress"], True, by_id)
     return {
         b.version_id: (
             b.answers.reshape(len(b.ids), len(by_id[b.version_id].layout)),
@@ -318,6 +361,7 @@ CHUNK = 500_000
 
 
 def _fetch_postgresql(
+    connection: Connection,
     survey_id: str,
     statuses: list[str],
     include_text: bool,
@@ -325,9 +369,9 @@ def _fetch_postgresql(
     completed_since: datetime | None = None,
 ) -> list[_Batch]:
     """Every response of ``versions`` in one list of batches (one per version)."""
-    connection = db.session.connection().connection.driver_connection
+    driver = connection.connection.driver_connection
     chunks = _chunks_postgresql(
-        connection, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since
+        driver, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since
     )
     return _merged(chunks)
 
@@ -420,6 +464,7 @@ def _in_id_order(batch: _Batch) -> _Batch:
 
 
 def _fetch_rows(
+    connection: Connection,
     survey_id: str,
     statuses: list[str],
     include_text: bool,
@@ -427,7 +472,6 @@ def _fetch_rows(
     completed_since: datetime | None = None,
 ) -> list[_Batch]:
     """Portable fallback (SQLite): every response of ``versions``, one batch per version."""
-    connection = db.session.connection()
     return _merged(
         _chunks_rows(
             connection, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since

@@ -141,7 +141,10 @@ def plan_export(survey: Survey, options: ExportOptions, *, personal: bool) -> Ex
             )
         )
     total = count_responses(
-        survey.id, version=wanted, include_incomplete=options.selection.include_incomplete
+        survey.id,
+        version=wanted,
+        include_incomplete=options.selection.include_incomplete,
+        replica=True,
     )
     return ExportPlan(
         survey_id=survey.id,
@@ -260,6 +263,7 @@ def response_frames(plan: ExportPlan, after: int = 0, chunk: int | None = None):
         include_incomplete=plan.options.selection.include_incomplete,
         metadata=True,
         after=after,
+        replica=True,
         **kwargs,
     )
 

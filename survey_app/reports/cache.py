@@ -38,14 +38,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 from sqlalchemy import func, select
 
-from ..extensions import db
 from ..models import Response
-from ..storage import responses_frame, series_versions
+from ..storage import reading, responses_frame, series_versions
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +86,27 @@ class Stamp:
 
 
 def current_stamp(survey_id: str, version: int | None = None) -> Stamp:
-    """The stamp of the responses a report of ``survey_id`` reads now (one query)."""
+    """The stamp of the responses a report of ``survey_id`` reads now (one query).
+
+    It is read where the frame is read: on the read replica when one is configured. So
+    the stamp describes the replica's data, lag included, never the main database's
+    newer state: a frame is never filed under a stamp whose responses it lacks. The
+    replica replays commits in the main database's order, so a later read there sees
+    everything an earlier one saw, which the appending (``completed_since`` with its
+    overlap, then the count check) relies on as it does on the main database.
+    """
     versions = series_versions(survey_id, version)
     if not versions:
         raise LookupError(f"no survey {survey_id}")
     ids = [v.id for v in versions]
-    count, max_id, last = db.session.execute(
-        select(func.count(), func.max(Response.id), func.max(Response.completed_at)).where(
-            Response.survey_id == survey_id,
-            Response.status == "complete",
-            Response.test.is_(False),
-            Response.version_id.in_(ids),
-        )
-    ).one()
+    query = select(func.count(), func.max(Response.id), func.max(Response.completed_at)).where(
+        Response.survey_id == survey_id,
+        Response.status == "complete",
+        Response.test.is_(False),
+        Response.version_id.in_(ids),
+    )
+    with reading(replica=True) as connection:
+        count, max_id, last = connection.execute(query).one()
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
     return Stamp(
@@ -194,9 +202,13 @@ class FrameCache:
         if old is not None and stamp.appendable_from(old[0]) and old[0].last_completed:
             since = datetime.fromtimestamp(old[0].last_completed, UTC) - OVERLAP
             new = responses_frame(
-                stamp.survey_id, version=version, metadata=True, completed_since=since
+                stamp.survey_id,
+                version=version,
+                metadata=True,
+                completed_since=since,
+                replica=True,
             )
-            frame = _append(old[1], new)
+            frame = _append(old[1], at_stamp(new, stamp))
             if len(frame) == stamp.count:
                 log.info(
                     "report frame %s: %s responses appended in %.2f s",
@@ -206,7 +218,9 @@ class FrameCache:
                 )
                 return frame
             log.info("report frame %s: append did not match the count; reloading", stamp.survey_id)
-        frame = responses_frame(stamp.survey_id, version=version, metadata=True)
+        frame = at_stamp(
+            responses_frame(stamp.survey_id, version=version, metadata=True, replica=True), stamp
+        )
         log.info(
             "report frame %s: %s responses loaded in %.2f s",
             stamp.survey_id,
@@ -214,6 +228,20 @@ class FrameCache:
             time.perf_counter() - start,
         )
         return frame
+
+
+def at_stamp(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame:
+    """The rows of ``frame`` (read after ``stamp``) that the stamp counts: those completed
+    by its latest completion with an id up to its largest. While customers submit, a read
+    that follows the stamp's query finds newer responses; filed under the older stamp they
+    would make every later append miss the count and reload everything."""
+    if frame.empty:
+        return frame
+    moments = frame["submitted_at"].to_numpy(dtype="datetime64[us]").astype(np.int64)
+    keep = (frame["response_id"].to_numpy() <= stamp.max_id) & (
+        moments <= round(stamp.last_completed * 1e6) + 1
+    )
+    return frame if keep.all() else frame.loc[keep].reset_index(drop=True)
 
 
 def _append(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ many the filters select), ``selection``, ``options`` and ``overview`` (responses
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -193,6 +194,7 @@ class ReportService:
         self.results = ResultCache(root)
         self.jobs = Jobs()
         self.latest: dict[str, Stamp] = {}  # the newest stamp a request saw, per survey
+        self.ahead: dict[str, list] = {}  # the jobs of the filters computed ahead, per survey
 
     def key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
         return self.results.key(stamp, {"selection": selection.key, **options.describe()})
@@ -218,10 +220,14 @@ class ReportService:
         if not selection.segments and options.bootstrap == 0:
             self._prefetch(stamp, q, selection, options)
         if wait is not None and wait <= 0 and not future.done():
-            return Pending(_retry_after(stamp, options))
-        result = self.jobs.wait(future, wait)
+            result = None
+        else:
+            result = self.jobs.wait(future, wait)
         if result is None:
-            return Pending(_retry_after(stamp, options))
+            recent = self._recent(stamp, selection, options)
+            if recent is None:
+                return Pending(_retry_after(stamp, options))
+            result = recent  # an earlier report of these filters, marked stale
         return Ready({**result, **self.customers(survey, stamp, selection)})
 
     def customers(self, survey: Survey, stamp: Stamp, selection: Selection) -> dict[str, Any]:
@@ -247,6 +253,31 @@ class ReportService:
         self.results.write(survey.id, key, section)
         return section
 
+    def _latest_key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
+        """Where the key of the newest result of a selection and options is kept (a
+        folder of its own: the results folder holds results only)."""
+        parts = {"version": stamp.version_id, "selection": selection.key, **options.describe()}
+        unstamped = replace(stamp, count=0, max_id=0, last_completed=0)
+        return "latest/" + self.results.key(unstamped, parts)
+
+    def _recent(self, stamp: Stamp, selection: Selection, options: Options) -> dict | None:
+        """While the report at ``stamp`` is computed, the newest one computed for the same
+        selection and options at an earlier stamp, if it is at most ``REPORTS_STALE_SECONDS``
+        old (marked ``stale``). Under a steady stream of submissions every request sees a
+        new stamp; without this the page would wait for a computation that a newer stamp
+        has already made out of date."""
+        limit = float(self.app.config.get("REPORTS_STALE_SECONDS") or 0)
+        if limit <= 0:
+            return None
+        pointer = self.results.read(stamp.survey_id, self._latest_key(stamp, selection, options))
+        if pointer is None or time.time() - pointer.get("at", 0) > limit:
+            return None
+        older = Stamp(**{**pointer["stamp"], "series": tuple(pointer["stamp"]["series"])})
+        if not stamp.appendable_from(older):
+            return None  # a deletion or another version since: never serve it
+        report = self.results.read(stamp.survey_id, pointer["key"])
+        return None if report is None else {**report, "stale": True}
+
     def _submit(
         self,
         stamp: Stamp,
@@ -259,8 +290,13 @@ class ReportService:
         app = self.app
 
         def work() -> dict | None:
-            if prefetch and self.latest.get(stamp.survey_id) != stamp:
-                return None  # newer responses came in: nobody will ask for this one
+            newest = self.latest.get(stamp.survey_id)
+            superseded = newest is not None and newest != stamp and newest.appendable_from(stamp)
+            if superseded and not prefetch:
+                # a request has since asked for a newer stamp (its job is queued): under
+                # a steady stream of submissions, computing each stamp in turn would
+                # never catch up. (A round computed ahead runs whole, see _prefetch.)
+                return None
             with app.app_context():
                 return self._compute(stamp, key, q, selection, options)
 
@@ -270,14 +306,24 @@ class ReportService:
         self, stamp: Stamp, q: Questionnaire, selection: Selection, options: Options
     ) -> None:
         """After the unfiltered report, the report of each single segment choice, in the
-        background: the filter a manager tries first is then already computed."""
+        background: the filter a manager tries first is then already computed.
+
+        While a round is still running no new one starts: under a steady stream of
+        submissions every request has a newer stamp, and a round superseded by each
+        request would never finish; a finished round's reports answer those filters as
+        stale ones (``REPORTS_STALE_SECONDS``) until the next round."""
+        running = self.ahead.get(stamp.survey_id, [])
+        if any(not future.done() for future in running):
+            return
+        jobs = []
         for section in q.segments:
             for item in section.items:
                 for choice in item.choices:
                     one = replace(selection, segments={item.id: frozenset([choice.id])})
                     key = self.key(stamp, one, options)
                     if not self.results.path(stamp.survey_id, key).exists():
-                        self._submit(stamp, key, q, one, options, prefetch=True)
+                        jobs.append(self._submit(stamp, key, q, one, options, prefetch=True))
+        self.ahead[stamp.survey_id] = jobs
 
     def _compute(
         self, stamp: Stamp, key: str, q: Questionnaire, selection: Selection, options: Options
@@ -304,6 +350,11 @@ class ReportService:
                 report = compute_report(q, frame, selection, options)
             report["computed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
             self.results.write(stamp.survey_id, key, report)
+            self.results.write(
+                stamp.survey_id,
+                self._latest_key(stamp, selection, options),
+                {"key": key, "stamp": json.loads(stamp.text), "at": time.time()},
+            )
             log.info(
                 "report %s [%s] bootstrap=%s: %.2f s",
                 stamp.survey_id,

@@ -57,3 +57,27 @@ def test_a_key_is_computed_once_and_a_finished_job_does_not_block():
     again = jobs.submit("q", lambda: {"now": 2}, heavy=True)  # finished: a new job
     assert jobs.wait(again, 5) == {"now": 2}
     assert len(runs) == 1
+
+
+def test_a_frame_read_after_its_stamp_keeps_only_what_the_stamp_counts():
+    import pandas as pd
+
+    from survey_app.reports.cache import at_stamp
+
+    times = pd.to_datetime(
+        [
+            "2026-12-01 10:00:00",
+            "2026-12-01 10:00:01.000001",
+            "2026-12-01 10:00:01.5",
+            "2026-12-01 10:00:00.5",
+        ],
+        utc=True,
+        format="ISO8601",
+    )
+    frame = pd.DataFrame({"response_id": [1, 2, 3, 5], "submitted_at": times})
+    # at the stamp: 3 responses, ids up to 3, the latest completed at 10:00:01.000001; id 3
+    # completed after it (still in progress then), id 5 was made after it
+    last = pd.Timestamp("2026-12-01 10:00:01.000001", tz="UTC").timestamp()
+    kept = at_stamp(frame, stamp(count=2, max_id=3, last_completed=last))
+    assert kept["response_id"].tolist() == [1, 2]
+    assert at_stamp(frame, stamp(count=4, max_id=5, last_completed=last + 1)) is frame
