@@ -55,7 +55,8 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest "$@"
+# One test process per core (TEST_PROCESSES=0: everything in this process, e.g. for pdb)
+.venv/bin/python -m pytest -n "${TEST_PROCESSES:-auto}" "$@"
 
 # Faults under load through the production stack (nginx, gunicorn, PostgreSQL, Redis):
 # nothing acknowledged lost, nothing stored twice. Needs root for its packages and a
