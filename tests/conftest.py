@@ -109,6 +109,9 @@ def app(database: str) -> Iterator[Flask]:
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
+        reports = app.extensions.get("reports")
+        if reports is not None:  # its threads read the database: let them finish first
+            reports.jobs.shutdown()
         db.session.rollback()
         clear_tables()
         db.session.remove()

@@ -365,6 +365,11 @@ class Jobs:
         future.add_done_callback(lambda f, k=key: self._forget(k, f))
         return future
 
+    def shutdown(self) -> None:
+        """Drop what is queued and wait for what runs (an app being torn down)."""
+        for pool in (self.ahead, self.quick, self.heavy):
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def _forget(self, key: str, future: Future) -> None:
         with self._lock:
             if self._running.get(key) is future:
