@@ -409,9 +409,7 @@ def test_an_export_through_the_api(client, researcher, make_user, servqual):
     assert [int(row["response_id"]) for row in rows] == [made[0].id, made[3].id, made[5].id]
     assert [row["tier"] for row in rows] == ["A", "A", "A"]
     actions = db.session.scalars(
-        select(AuditEntry.action)
-        .where(AuditEntry.action.like("export%"))
-        .order_by(AuditEntry.id)
+        select(AuditEntry.action).where(AuditEntry.action.like("export%")).order_by(AuditEntry.id)
     ).all()
     assert actions == ["export", "export.download"]
     # another account's export does not exist for this one
