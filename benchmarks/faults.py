@@ -417,12 +417,15 @@ def disk_full(args) -> bool:
         filler = mount / "filler"
 
         def fill() -> None:
-            with filler.open("wb") as handle:
-                try:
-                    while True:
-                        handle.write(b"\0" * 65536)
-                except OSError:
-                    pass
+            # Unbuffered: a buffered file would raise ENOSPC again when it is closed.
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            try:
+                while True:
+                    os.write(fd, b"\0" * 65536)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
             time.sleep(4)
             filler.unlink()
 
