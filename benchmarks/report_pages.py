@@ -66,6 +66,14 @@ def make_app(url: str, cache: Path):
     )
 
 
+def migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = make_app(url, Path(tempfile.mkdtemp()))
+    with app.app_context():
+        upgrade()
+
+
 def seed(url: str, n: int, extra: int = 0) -> None:
     """Load the questionnaire and COPY ``n`` simulated complete responses in."""
     from flask_migrate import upgrade
@@ -145,8 +153,10 @@ def child(args: argparse.Namespace) -> None:
 
     def page(query: str = "") -> tuple[float, bool]:
         start = time.perf_counter()
-        html = client.get(f"/reports/{SURVEY}{query}").get_data(as_text=True)
-        return time.perf_counter() - start, 'id="report-n"' in html
+        answer = client.get(f"/reports/{SURVEY}{query}")
+        if answer.status_code != 200:
+            sys.exit(f"/reports/{SURVEY}{query} answered {answer.status_code}")
+        return time.perf_counter() - start, 'id="report-n"' in answer.get_data(as_text=True)
 
     begin = time.perf_counter()
     first, ready = page()
@@ -233,6 +243,7 @@ def main() -> None:
     if args.reuse:
         args.url = database_url(args.postgres).replace("postgresql+psycopg://", "postgresql://")
         args.url = args.url.rsplit("/", 1)[0] + f"/{name}"
+        migrate(args.url)  # a database seeded by an older checkout
     else:
         args.url = fresh_database(args.postgres, name)
         start = time.perf_counter()

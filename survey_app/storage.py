@@ -175,6 +175,7 @@ def responses_frame(
     include_incomplete: bool = False,
     metadata: bool = False,
     completed_since: datetime | None = None,
+    or_after_id: int | None = None,
     replica: bool = False,
 ) -> pd.DataFrame:
     """All responses of a survey as one wide frame in the columns of a questionnaire.
@@ -192,8 +193,9 @@ def responses_frame(
     ``version`` (the number each response was given under), ``started_at``,
     ``submitted_at`` (UTC), ``lang``, ``complete``.
 
-    ``completed_since`` reads only the responses completed at or after that moment (what
-    a cache that appends new responses needs).
+    ``completed_since`` reads only the responses completed at or after that moment, and
+    with ``or_after_id`` those with a larger id as well (what a cache that appends new
+    responses needs: an imported or backdated response has an old completion time).
 
     With ``replica`` the responses are read from the read replica when one is configured
     (``REPORTS_DATABASE_URL``): they may lag behind the main database by the replication
@@ -207,7 +209,12 @@ def responses_frame(
         with reading(replica) as connection:
             fetch = _fetch_postgresql if connection.dialect.name == "postgresql" else _fetch_rows
             batches = fetch(
-                connection, survey_id, statuses, include_text, versions, completed_since
+                connection,
+                survey_id,
+                statuses,
+                include_text,
+                versions,
+                _Since.of(completed_since, or_after_id),
             )
     return _frame_of(batches, versions, questionnaire, include_text, metadata)
 
@@ -360,18 +367,45 @@ class _Batch:
 CHUNK = 500_000
 
 
+@dataclass(frozen=True)
+class _Since:
+    """Only the responses completed at or after ``moment``, or with an id above ``after_id``."""
+
+    moment: datetime
+    after_id: int | None
+
+    @classmethod
+    def of(cls, moment: datetime | None, after_id: int | None) -> _Since | None:
+        return None if moment is None else cls(moment, after_id)
+
+    def postgresql(self) -> tuple[str, tuple]:
+        if self.after_id is None:
+            return " AND completed_at >= %s", (self.moment,)
+        return " AND (completed_at >= %s OR id > %s)", (self.moment, self.after_id)
+
+    def sqlite(self) -> str:
+        if self.after_id is None:
+            return " AND completed_at >= :since"
+        return " AND (completed_at >= :since OR id > :since_id)"
+
+    def parameters(self) -> dict[str, Any]:
+        if self.after_id is None:
+            return {"since": self.moment}
+        return {"since": self.moment, "since_id": self.after_id}
+
+
 def _fetch_postgresql(
     connection: Connection,
     survey_id: str,
     statuses: list[str],
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
-    completed_since: datetime | None = None,
+    since: _Since | None = None,
 ) -> list[_Batch]:
     """Every response of ``versions`` in one list of batches (one per version)."""
     driver = connection.connection.driver_connection
     chunks = _chunks_postgresql(
-        driver, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since
+        driver, survey_id, statuses, include_text, versions, CHUNK, 0, since
     )
     return _merged(chunks)
 
@@ -384,7 +418,7 @@ def _chunks_postgresql(
     versions: Mapping[int, QuestionnaireVersion],
     chunk: int,
     after: int = 0,
-    completed_since: datetime | None = None,
+    since: _Since | None = None,
 ) -> Iterator[list[_Batch]]:
     """Let the server pack each chunk of responses into one bytea of fixed-width records
     (id, completion time, answers), read with a numpy structured dtype: one round trip
@@ -397,7 +431,7 @@ def _chunks_postgresql(
     """
     texts = ", array_agg(texts::text)" if include_text else ""
     text_column = ", texts" if include_text else ""
-    since = " AND completed_at >= %s" if completed_since is not None else ""
+    recent, extra = since.postgresql() if since is not None else ("", ())
     query = f"""
         SELECT version_id, string_agg(lang, ','),
                string_agg(int8send(id)
@@ -407,11 +441,10 @@ def _chunks_postgresql(
         FROM (SELECT id, version_id, completed_at, created_at, lang, answers{text_column}
               FROM response
               WHERE survey_id = %s AND status = ANY(%s) AND version_id = ANY(%s) AND id > %s
-                    AND NOT test{since}
+                    AND NOT test{recent}
               ORDER BY id LIMIT %s) AS page
         GROUP BY version_id
     """
-    extra = (completed_since,) if completed_since is not None else ()
     with connection.cursor(binary=True) as cursor:
         while True:
             rows = cursor.execute(
@@ -469,13 +502,11 @@ def _fetch_rows(
     statuses: list[str],
     include_text: bool,
     versions: Mapping[int, QuestionnaireVersion],
-    completed_since: datetime | None = None,
+    since: _Since | None = None,
 ) -> list[_Batch]:
     """Portable fallback (SQLite): every response of ``versions``, one batch per version."""
     return _merged(
-        _chunks_rows(
-            connection, survey_id, statuses, include_text, versions, CHUNK, 0, completed_since
-        )
+        _chunks_rows(connection, survey_id, statuses, include_text, versions, CHUNK, 0, since)
     )
 
 
@@ -487,7 +518,7 @@ def _chunks_rows(
     versions: Mapping[int, QuestionnaireVersion],
     chunk: int,
     after: int = 0,
-    completed_since: datetime | None = None,
+    since: _Since | None = None,
 ) -> Iterator[list[_Batch]]:
     """Stream the rows chunk by chunk; yields each chunk's batches, one per version
     present in it. Times are read as stored (text) and turned into epochs here:
@@ -498,7 +529,7 @@ def _chunks_rows(
         f"created_at{texts} FROM response "
         "WHERE survey_id = :survey AND status IN :statuses AND version_id IN :versions "
         "AND id > :after AND NOT test"
-        + (" AND completed_at >= :since" if completed_since is not None else "")
+        + (since.sqlite() if since is not None else "")
         + " ORDER BY id LIMIT :chunk"
     ).bindparams(bindparam("statuses", expanding=True), bindparam("versions", expanding=True))
     while True:
@@ -510,7 +541,7 @@ def _chunks_rows(
                 "versions": list(versions),
                 "after": after,
                 "chunk": chunk,
-                **({"since": completed_since} if completed_since is not None else {}),
+                **(since.parameters() if since is not None else {}),
             },
         )
         columns: dict[int, list[list]] = {}

@@ -137,5 +137,5 @@ def delete_response(survey: Survey, reference: str) -> Response | None:
         survey.id,
         {"response_id": response.id, "by": "invitation" if invitation else "response id"},
     )
-    db.session.delete(response)
+    db.session.delete(response)  # (a trigger bumps survey.data_revision for the reports)
     return response

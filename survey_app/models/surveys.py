@@ -57,6 +57,10 @@ class Survey(db.Model):
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Bumped by a trigger (migration 0006) whenever a complete response is deleted or
+    # changed: report caches, which otherwise append new responses, then read everything
+    # again (see survey_app.reports.cache).
+    data_revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     unit: Mapped[Unit] = relationship()
 
@@ -169,7 +173,9 @@ class Response(db.Model):
     __table_args__ = (
         CheckConstraint(f"status IN {STATUSES}", name="response_status"),
         CheckConstraint("page >= 1", name="response_page"),
-        Index("ix_response_survey_status", "survey_id", "status"),
+        Index("ix_response_survey_status", "survey_id", "status", "id"),
+        # the reports' stamp: the latest completion of a survey without reading its rows
+        Index("ix_response_survey_completed", "survey_id", "status", "completed_at"),
         UniqueConstraint("survey_id", "import_ref", name="uq_response_import_ref"),
     )
 

@@ -90,7 +90,7 @@ def _page(name: str):
         if isinstance(full, Pending) or isinstance(quick, Pending)
         else None,
         poll_url=url_for("reports.data", survey_id=survey.id, **request.args.to_dict(flat=False)),
-        completion=completion(survey) if name == "overview" else None,
+        completion=completion(survey, stamp) if name == "overview" else None,
     )
 
 

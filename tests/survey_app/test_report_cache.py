@@ -14,7 +14,7 @@ def stamp(**changes) -> Stamp:
         version_id=2,
         version_number=1,
         series=(2,),
-        count=10,
+        revision=0,
         max_id=10,
         last_completed=100.0,
     )
@@ -23,16 +23,22 @@ def stamp(**changes) -> Stamp:
 
 def test_only_added_responses_are_appended():
     old = stamp()
-    assert stamp(count=12, max_id=12, last_completed=120.0).appendable_from(old)
-    assert not stamp(count=9, max_id=12, last_completed=120.0).appendable_from(old)  # deleted
-    assert not stamp(version_id=3, count=12).appendable_from(old)  # a new version
-    assert not stamp(series=(1, 2), count=12).appendable_from(old)
+    assert stamp(max_id=12, last_completed=120.0).appendable_from(old)
+    assert stamp(max_id=12, last_completed=100.0).appendable_from(old)  # imported, backdated
+    # a deletion or an import since
+    assert not stamp(revision=1, last_completed=120.0).appendable_from(old)
+    assert not stamp(version_id=3, last_completed=120.0).appendable_from(old)  # a new version
+    assert not stamp(series=(1, 2), last_completed=120.0).appendable_from(old)
+    assert not stamp(last_completed=90.0).appendable_from(old)
+    assert not stamp(max_id=9).appendable_from(old)
 
 
 def test_results_are_keyed_by_stamp_and_parts(tmp_path):
     cache = ResultCache(tmp_path)
     a = cache.key(stamp(), {"selection": "all"})
-    assert a != cache.key(stamp(count=11), {"selection": "all"})
+    assert a != cache.key(stamp(last_completed=101.0), {"selection": "all"})
+    assert a != cache.key(stamp(revision=1), {"selection": "all"})
+    assert a != cache.key(stamp(max_id=11), {"selection": "all"})
     assert a != cache.key(stamp(), {"selection": "tier=A"})
     cache.write("s", a, {"n": 1})
     assert cache.read("s", a) == {"n": 1} and cache.read("s", "other") is None
@@ -59,7 +65,7 @@ def test_a_key_is_computed_once_and_a_finished_job_does_not_block():
     assert len(runs) == 1
 
 
-def test_a_frame_read_after_its_stamp_keeps_only_what_the_stamp_counts():
+def test_a_frame_read_after_its_stamp_keeps_only_what_the_stamp_covers():
     import pandas as pd
 
     from survey_app.reports.cache import at_stamp
@@ -75,9 +81,9 @@ def test_a_frame_read_after_its_stamp_keeps_only_what_the_stamp_counts():
         format="ISO8601",
     )
     frame = pd.DataFrame({"response_id": [1, 2, 3, 5], "submitted_at": times})
-    # at the stamp: 3 responses, ids up to 3, the latest completed at 10:00:01.000001; id 3
-    # completed after it (still in progress then), id 5 was made after it
+    # at the stamp: ids up to 3, the latest completed at 10:00:01.000001; id 3 completed
+    # after it (still in progress then), id 5 was made after it
     last = pd.Timestamp("2026-12-01 10:00:01.000001", tz="UTC").timestamp()
-    kept = at_stamp(frame, stamp(count=2, max_id=3, last_completed=last))
+    kept = at_stamp(frame, stamp(max_id=3, last_completed=last))
     assert kept["response_id"].tolist() == [1, 2]
-    assert at_stamp(frame, stamp(count=4, max_id=5, last_completed=last + 1)) is frame
+    assert at_stamp(frame, stamp(max_id=5, last_completed=last + 1)) is frame

@@ -1,0 +1,102 @@
+"""The reports' stamp (what every cached frame and report is keyed by) changes with every
+change to a survey's complete responses: a completion moves its latest completion time
+and largest id, an import or a backdated row its largest id; a deletion or an edit, by
+the app or by hand in SQL, bumps the survey's ``data_revision`` (a trigger), so that a
+cache never appends to or serves a frame from before them. Starting or saving an
+unfinished response changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from survey_app.admin.services import delete_response
+from survey_app.demo import add_demo_responses
+from survey_app.extensions import db
+from survey_app.models import Response
+from survey_app.reports.cache import FrameCache, current_stamp
+from survey_app.surveys.services import record_response
+
+from .exports_data import servqual_answers
+from .test_exports import run
+from .test_imports import HEADER, write
+
+
+def seeded(make_survey, count: int = 3):
+    survey, q = make_survey("servqual-22")
+    for i in range(count):
+        record_response(survey, servqual_answers(3 + i))
+    db.session.commit()
+    return survey, q
+
+
+def ids(survey) -> list[int]:
+    query = select(Response.id).where(Response.survey_id == survey.id).order_by(Response.id)
+    return list(db.session.scalars(query))
+
+
+def test_a_completion_moves_the_stamp_and_keeps_it_appendable(app, make_survey):
+    survey, _q = seeded(make_survey)
+    before = current_stamp(survey.id)
+    assert before.revision == 0 and before.last_completed > 0
+    record_response(survey, servqual_answers(6))
+    db.session.commit()
+    after = current_stamp(survey.id)
+    assert after.last_completed > before.last_completed
+    assert after.revision == before.revision and after.appendable_from(before)
+
+
+def test_an_unfinished_response_changes_nothing(app, make_survey):
+    survey, _q = seeded(make_survey)
+    before = current_stamp(survey.id)
+    record_response(survey, servqual_answers(4), complete=False)
+    db.session.commit()
+    assert current_stamp(survey.id) == before
+
+
+def test_a_deletion_by_the_app_bumps_the_revision(app, make_survey):
+    survey, _q = seeded(make_survey)
+    before = current_stamp(survey.id)
+    first = ids(survey)[0]  # not the latest: the latest completion time stays
+    assert delete_response(survey, str(first)) is not None
+    db.session.commit()
+    after = current_stamp(survey.id)
+    assert after.last_completed == before.last_completed
+    assert after.revision == before.revision + 1 and not after.appendable_from(before)
+
+
+def test_a_deletion_or_an_edit_in_sql_bumps_the_revision(app, make_survey):
+    survey, _q = seeded(make_survey)
+    first, second, _third = ids(survey)
+    start = current_stamp(survey.id).revision
+    db.session.execute(text("DELETE FROM response WHERE id = :id"), {"id": first})
+    db.session.commit()
+    assert current_stamp(survey.id).revision == start + 1
+    db.session.execute(
+        text("UPDATE response SET test = :yes WHERE id = :id"), {"yes": True, "id": second}
+    )
+    db.session.commit()
+    assert current_stamp(survey.id).revision == start + 2
+    # the no-op UPDATE that takes SQLite's write lock changes nothing
+    db.session.execute(text("UPDATE response SET id = id WHERE survey_id = :s"), {"s": survey.id})
+    db.session.commit()
+    assert current_stamp(survey.id).revision == start + 2
+
+
+def test_imported_and_backdated_responses_are_appended(app, make_survey, tmp_path):
+    survey, q = seeded(make_survey)
+    before = current_stamp(survey.id)
+    frames = FrameCache(tmp_path / "cache")
+    assert len(frames.get(before)) == 3
+    # paper forms dated last year: completed long before the latest completion
+    path = write(tmp_path, f"{HEADER},submitted_at\n5,6,7,9,yes,4,A,More staff,2025-06-01\n")
+    assert run(app, "import-responses", survey.id, path).exit_code == 0
+    add_demo_responses(survey, 5, seed=4)  # backdated over 90 days
+    after = current_stamp(survey.id)
+    assert after.last_completed == before.last_completed and after.max_id > before.max_id
+    assert after.appendable_from(before)
+    frame = frames.get(after)  # appended from the frame in memory, not read again
+    assert len(frame) == 9 and frame["response_id"].is_unique
+    assert frame["response_id"].tolist() == ids(survey)
+    # the same file again imports nothing and changes nothing
+    assert run(app, "import-responses", survey.id, path).exit_code == 0
+    assert current_stamp(survey.id) == after
