@@ -111,7 +111,7 @@ def app(database: str) -> Iterator[Flask]:
         yield app
         reports = app.extensions.get("reports")
         if reports is not None:  # its threads read the database: let them finish first
-            reports.jobs.shutdown()
+            reports.shutdown()
         db.session.rollback()
         clear_tables()
         db.session.remove()

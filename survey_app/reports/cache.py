@@ -141,13 +141,25 @@ def cache_root(instance_path: str | Path) -> Path:
 @contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock shared by every process of this machine (released if one dies)."""
+    handle = _acquire(path)
+    try:
+        yield
+    finally:
+        _release(handle)
+
+
+def _acquire(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    handle = open(path, "a+b")  # noqa: SIM115 (released by _release, maybe in another thread)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _release(handle) -> None:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
@@ -174,6 +186,7 @@ class FrameCache:
         # (survey, version id) -> (stamp, frame, whether the frame has the open texts)
         self._memory: OrderedDict[tuple[str, int], tuple[Stamp, pd.DataFrame, bool]] = OrderedDict()
         self._lock = threading.Lock()
+        self._writers: dict[Path, threading.Thread] = {}  # frame files being written
 
     def path(self, stamp: Stamp) -> Path:
         return self.root / stamp.survey_id / f"v{stamp.version_id}.arrow"
@@ -193,7 +206,8 @@ class FrameCache:
         if held is not None and held[0] == stamp and (held[2] or not texts):
             return held[1]
         path = self.path(stamp)
-        with file_lock(path.with_suffix(".lock")):  # one process loads, the others read
+        lock = _acquire(path.with_suffix(".lock"))  # one process loads, the others read
+        try:
             disk = _disk_stamp(path)
             if held is not None and held[0] == stamp and disk == stamp:
                 frame, complete = _with_texts(held[1], path), True
@@ -211,13 +225,49 @@ class FrameCache:
                 if fuller and stamp.appendable_from(disk):
                     base = (disk, _read_frame(path, True))
                 frame, complete = self._load(stamp, base), True
-                write_atomically(path, lambda tmp: _write_frame(tmp, stamp, frame))
+                self._hold(key, stamp, frame, complete)
+                # written while the report is computed, the lock held until it is
+                self._write_later(path, stamp, frame, lock)
+                lock = None
+                return frame
+        finally:
+            if lock is not None:
+                _release(lock)
+        self._hold(key, stamp, frame, complete)
+        return frame
+
+    def _hold(self, key: tuple[str, int], stamp: Stamp, frame: pd.DataFrame, complete: bool):
         with self._lock:
             self._memory[key] = (stamp, frame, complete)
             self._memory.move_to_end(key)
             while len(self._memory) > self.keep:
                 self._memory.popitem(last=False)
-        return frame
+
+    def _write_later(self, path: Path, stamp: Stamp, frame: pd.DataFrame, lock) -> None:
+        """Write the frame file in a thread of its own, then release ``lock`` (the other
+        processes wait for the file, the report of this one is computed meanwhile)."""
+
+        def write() -> None:
+            try:
+                write_atomically(path, lambda tmp: _write_frame(tmp, stamp, frame))
+            except OSError:
+                log.exception("report frame %s: not written", stamp.survey_id)
+            finally:
+                _release(lock)
+
+        writer = threading.Thread(target=write, name="report-frame-writer")
+        with self._lock:
+            self._writers = {p: w for p, w in self._writers.items() if w.is_alive()}
+            self._writers[path] = writer
+        writer.start()
+
+    def written(self, stamp: Stamp | None = None) -> None:
+        """Wait until the frame file of ``stamp`` (or every file) is written."""
+        with self._lock:
+            writers = list(self._writers.items())
+        for path, writer in writers:
+            if stamp is None or path == self.path(stamp):
+                writer.join()
 
     def _load(self, stamp: Stamp, old: tuple[Stamp, pd.DataFrame] | None) -> pd.DataFrame:
         start = time.perf_counter()
@@ -283,6 +333,9 @@ def _append(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
             categories = list(old[name].cat.categories)
             categories += [c for c in pd.unique(fresh[name].dropna()) if c not in categories]
             both[name] = pd.Categorical(both[name], categories=categories)
+    ids = both["response_id"].to_numpy()
+    if (ids[1:] > ids[:-1]).all():  # the usual case: only newer ids (no sort of 1M rows)
+        return both
     return both.sort_values("response_id", ignore_index=True)
 
 

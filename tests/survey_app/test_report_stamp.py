@@ -100,3 +100,33 @@ def test_imported_and_backdated_responses_are_appended(app, make_survey, tmp_pat
     # the same file again imports nothing and changes nothing
     assert run(app, "import-responses", survey.id, path).exit_code == 0
     assert current_stamp(survey.id) == after
+
+
+def test_the_frame_file_is_written_for_the_other_processes(app, make_survey, tmp_path, monkeypatch):
+    import survey_app.reports.cache as cache
+
+    survey, _q = seeded(make_survey)
+    first = FrameCache(tmp_path / "cache")
+    stamp = current_stamp(survey.id)
+    assert len(first.get(stamp)) == 3
+    first.written(stamp)
+    assert cache._disk_stamp(first.path(stamp)) == stamp
+    # another process (a FrameCache of its own) reads the file, never the database
+    read_from_database = []
+    loaded = cache.responses_frame
+    monkeypatch.setattr(
+        cache,
+        "responses_frame",
+        lambda *a, **k: read_from_database.append(k) or loaded(*a, **k),
+    )
+    other = FrameCache(tmp_path / "cache")
+    assert other.get(stamp, texts=True)["response_id"].tolist() == ids(survey)
+    assert read_from_database == []
+    # a new response: the other process appends it to the file's frame
+    record_response(survey, servqual_answers(2))
+    db.session.commit()
+    newer = current_stamp(survey.id)
+    assert other.get(newer)["response_id"].tolist() == ids(survey)
+    assert [k.get("completed_since") is not None for k in read_from_database] == [True]
+    other.written(newer)
+    assert cache._disk_stamp(other.path(newer)) == newer

@@ -22,8 +22,7 @@ def reports_app(app, tmp_path):
     yield app
     service = app.extensions.get("reports")
     if service is not None:  # reports still computed in the background finish first
-        for pool in (service.jobs.quick, service.jobs.heavy, service.jobs.ahead):
-            pool.shutdown(wait=True)
+        service.shutdown()
 
 
 def add(survey, count: int) -> None:
