@@ -106,11 +106,14 @@ def test_the_frame_file_is_written_for_the_other_processes(app, make_survey, tmp
     import survey_app.reports.cache as cache
 
     survey, _q = seeded(make_survey)
+    record_response(survey, servqual_answers(5, SUGGESTION="More staff"))
+    db.session.commit()
     first = FrameCache(tmp_path / "cache")
     stamp = current_stamp(survey.id)
-    assert len(first.get(stamp)) == 3
+    assert len(first.get(stamp)) == 4  # read without the open texts, which come with the file
     first.written(stamp)
     assert cache._disk_stamp(first.path(stamp)) == stamp
+    assert first.get(stamp, texts=True)["SUGGESTION"].tolist()[-1] == "More staff"
     # another process (a FrameCache of its own) reads the file, never the database
     read_from_database = []
     loaded = cache.responses_frame
@@ -120,7 +123,9 @@ def test_the_frame_file_is_written_for_the_other_processes(app, make_survey, tmp
         lambda *a, **k: read_from_database.append(k) or loaded(*a, **k),
     )
     other = FrameCache(tmp_path / "cache")
-    assert other.get(stamp, texts=True)["response_id"].tolist() == ids(survey)
+    texts = other.get(stamp, texts=True)
+    assert texts["response_id"].tolist() == ids(survey)
+    assert texts["SUGGESTION"].isna().tolist() == [True, True, True, False]
     assert read_from_database == []
     # a new response: the other process appends it to the file's frame
     record_response(survey, servqual_answers(2))
