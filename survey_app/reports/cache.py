@@ -382,7 +382,8 @@ def _append(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_frame(path: Path, stamp: Stamp, frame: pd.DataFrame) -> None:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # one thread: pyarrow's pool refuses work once the interpreter is exiting
+    table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
     metadata = dict(table.schema.metadata or {})
     metadata[b"survey-report-stamp"] = stamp.text.encode()
     feather.write_feather(table.replace_schema_metadata(metadata), str(path), compression="lz4")
