@@ -7,8 +7,15 @@ Prints, for a servqual-22 survey with N complete responses:
   (it waits at most the page budget, then answers "being computed") and the time until
   the page shows the report;
 * cold, disk cache: a fresh process with the cache folder the app kept up to date;
-* filter changes in a warm process (segment filters), each a page request;
-* after 1,000 new responses: the next page (the frame is appended, not reloaded);
+* filter changes in a warm process (segment filters): until the page shows the filtered
+  report (a page answered "being computed" polls ``data.json``, as the browser does);
+* after 500 new responses, in the warm process (a running server: its frame in memory),
+  and after 1,000 more, in a fresh process (the frame file on disk): until the page
+  shows the report with them, not the older report shown meanwhile (the frame is
+  appended, not reloaded);
+
+Each child process waits for its background work (reports computed ahead, the bootstrap,
+the frame file) before it exits, as a running server would finish it.
 * the bootstrap (200 resamples) finishing in the background;
 * ``python -m analysis report`` on a CSV of the same responses (reading the CSV included).
 
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -151,33 +159,56 @@ def child(args: argparse.Namespace) -> None:
         session["_fresh"] = True
     out: dict[str, float | list] = {}
 
-    def page(query: str = "") -> tuple[float, bool]:
+    def page(query: str = "", n: int | None = None) -> tuple[float, bool]:
+        """(seconds, whether the page shows the report: with ``n`` responses when
+        given, i.e. not an older report shown while the newer one is computed)."""
         start = time.perf_counter()
         answer = client.get(f"/reports/{SURVEY}{query}")
         if answer.status_code != 200:
             sys.exit(f"/reports/{SURVEY}{query} answered {answer.status_code}")
-        return time.perf_counter() - start, 'id="report-n"' in answer.get_data(as_text=True)
+        shown = re.search(r'id="report-n" data-n="(\d+)"', answer.get_data(as_text=True))
+        return time.perf_counter() - start, bool(shown) and n in (None, int(shown.group(1)))
 
-    begin = time.perf_counter()
-    first, ready = page()
-    out["first_request"] = first
-    while not ready:
-        time.sleep(0.2)
-        _, ready = page()
-    out["until_report"] = time.perf_counter() - begin
+    def until_shown(query: str = "", n: int | None = None) -> tuple[float, float]:
+        """(the first request's seconds, seconds until the page shows the report). While
+        the page says "being computed", poll ``data.json`` of the quick report every
+        0.25 s as the page's script does (it waits Retry-After, at least 1 s), then load
+        the page again."""
+        begin = time.perf_counter()
+        first, ready = page(query, n)
+        while not ready:
+            time.sleep(0.25)
+            separator = "&" if query else "?"
+            answer = client.get(f"/reports/{SURVEY}/data.json{query}{separator}bootstrap=0")
+            if answer.status_code == 200:
+                report = answer.get_json()
+                if not report.get("stale") and n in (None, report["n"]):
+                    _, ready = page(query, n)
+        return first, time.perf_counter() - begin
+
+    out["first_request"], out["until_report"] = until_shown("", args.expect_n)
     if args.mode == "warm":
         filters = ["?tier=A", "?region=north", "?tier=B&region=east", "?wave=2026H1", "?tier=C"]
-        out["filters"] = [page(f)[0] for f in filters]
-        again = [page(f)[0] for f in filters]
-        out["filters_cached"] = again
+        out["filters"] = [until_shown(f)[1] for f in filters]
+        out["filters_cached"] = [page(f)[0] for f in filters]
         start = time.perf_counter()
         while client.get(f"/reports/{SURVEY}/data.json").status_code != 200:
             time.sleep(0.5)
         out["bootstrap_ready"] = time.perf_counter() - start
+        # new responses reach a running server, whose frame is in memory: appended
+        seed(args.url, 0, extra=500)
+        out["appended_warm"] = until_shown("", count_complete(args.url))[1]
+    # what a running server goes on with (the reports computed ahead, the bootstrap):
+    # finished before this process exits, as the next measurement expects of the cache
+    with app.app_context():
+        from survey_app.reports.services import service
+
+        service().jobs.idle()
+        service().frames.written()
     print(json.dumps(out))
 
 
-def run_child(args, mode: str, cache: Path) -> dict:
+def run_child(args, mode: str, cache: Path, expect_n: int | None = None) -> dict:
     command = [
         sys.executable,
         __file__,
@@ -188,9 +219,15 @@ def run_child(args, mode: str, cache: Path) -> dict:
         str(cache),
         "--mode",
         mode,
+        *(["--expect-n", str(expect_n)] if expect_n else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def count_complete(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM response WHERE status = 'complete'").fetchone()[0]
 
 
 def cli_time(url: str, tmp: Path) -> tuple[float, float]:
@@ -233,6 +270,7 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--cache")
     parser.add_argument("--mode")
+    parser.add_argument("--expect-n", type=int)
     args = parser.parse_args()
     if args.child:
         child(args)
@@ -254,15 +292,20 @@ def main() -> None:
     nocache = run_child(args, "cold", cache)
     disk = run_child(args, "warm", cache)
     seed(args.url, args.responses, extra=1000)
-    appended = run_child(args, "cold", cache)
+    appended = run_child(args, "cold", cache, expect_n=count_complete(args.url))
     export, cli = cli_time(args.url, tmp)
     rows = [
         ("page, cold, no cache: first request", nocache["first_request"], "never over 2.5 s"),
         ("page, cold, no cache: report shown", nocache["until_report"], "< 10 s"),
         ("page, cold, disk cache: first request", disk["first_request"], "< 3 s"),
-        ("page, 1,000 new responses (appended)", appended["until_report"], "< 3 s"),
-        ("filter change (median of 5 filters)", statistics.median(disk["filters"]), "< 0.5 s"),
-        ("filter change (slowest of 5)", max(disk["filters"]), ""),
+        ("500 new responses, running app: fresh report", disk["appended_warm"], "< 3 s"),
+        ("1,000 new responses, fresh app: fresh report", appended["until_report"], "< 3 s"),
+        (
+            "filter change: report shown (median of 5)",
+            statistics.median(disk["filters"]),
+            "< 0.5 s",
+        ),
+        ("filter change: report shown (slowest of 5)", max(disk["filters"]), ""),
         ("filter change again (cached result)", statistics.median(disk["filters_cached"]), ""),
         ("bootstrap (200) ready in background", disk["bootstrap_ready"], "off the request path"),
         ("python -m analysis report on a CSV", cli, "same data"),

@@ -50,7 +50,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..models import Response, Survey
-from ..storage import reading, responses_frame, series_versions
+from ..storage import open_texts, reading, responses_frame, series_versions
 
 log = logging.getLogger(__name__)
 
@@ -328,20 +328,21 @@ class FrameCache:
 
 
 def _with_texts_from_database(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame:
-    """``frame`` (read without the open texts) with them, read again, matched by id."""
+    """``frame`` (read without the open texts) with them, matched by id, in the columns'
+    order of a whole read."""
     start = time.perf_counter()
-    whole = responses_frame(
-        stamp.survey_id, version=stamp.version_number, metadata=True, replica=True
-    )
-    names = [name for name in whole.columns if name not in frame.columns]
-    texts = whole.set_index("response_id")[names].reindex(frame["response_id"].to_numpy())
+    q = series_versions(stamp.survey_id, stamp.version_number)[-1].questionnaire
+    names = [c.name for c in q.text_columns]
+    found = open_texts(stamp.survey_id, names, version=stamp.version_number, replica=True)
+    texts = found.set_index("response_id").reindex(frame["response_id"].to_numpy())
     out = frame.copy(deep=False)
     for name in names:
-        out[name] = texts[name].to_numpy()
+        out[name] = pd.array(texts[name].to_numpy(), dtype="string")
     log.info(
         "report frame %s: open texts added in %.2f s", stamp.survey_id, time.perf_counter() - start
     )
-    return out[list(whole.columns)]
+    order = [c.name for c in q.columns]
+    return out[[c for c in out.columns if c not in order] + order]
 
 
 def at_stamp(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame:
@@ -486,6 +487,16 @@ class Jobs:
         # outside the lock: a future already done runs its callback right here
         future.add_done_callback(lambda f, k=key: self._forget(k, f))
         return future
+
+    def idle(self) -> None:
+        """Wait until every job submitted so far, and those they submit, has finished."""
+        while True:
+            with self._lock:
+                running = list(self._running.values())
+            if not running:
+                return
+            for future in running:
+                future.exception()  # waits; a failure is the job's own business
 
     def shutdown(self) -> None:
         """Drop what is queued and wait for what runs (an app being torn down)."""

@@ -7,6 +7,7 @@ unfinished response changes nothing."""
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import select, text
 
 from survey_app.admin.services import delete_response
@@ -14,6 +15,7 @@ from survey_app.demo import add_demo_responses
 from survey_app.extensions import db
 from survey_app.models import Response
 from survey_app.reports.cache import FrameCache, current_stamp
+from survey_app.storage import responses_frame
 from survey_app.surveys.services import record_response
 
 from .exports_data import servqual_answers
@@ -114,6 +116,10 @@ def test_the_frame_file_is_written_for_the_other_processes(app, make_survey, tmp
     first.written(stamp)
     assert cache._disk_stamp(first.path(stamp)) == stamp
     assert first.get(stamp, texts=True)["SUGGESTION"].tolist()[-1] == "More staff"
+    # the numbers read first and the open texts added: a whole read, column for column
+    pd.testing.assert_frame_equal(
+        cache._read_frame(first.path(stamp)), responses_frame(survey.id, metadata=True)
+    )
     # another process (a FrameCache of its own) reads the file, never the database
     read_from_database = []
     loaded = cache.responses_frame
