@@ -488,6 +488,11 @@ class Jobs:
         future.add_done_callback(lambda f, k=key: self._forget(k, f))
         return future
 
+    def running(self, key: str) -> Future | None:
+        """The job of ``key`` while it is queued or running."""
+        with self._lock:
+            return self._running.get(key)
+
     def idle(self) -> None:
         """Wait until every job submitted so far, and those they submit, has finished."""
         while True:

@@ -73,3 +73,42 @@ def test_other_filters_or_a_deletion_are_never_answered_from_an_older_report(
     db.session.delete(db.session.scalars(db.select(Response).limit(2)).all()[1])
     db.session.commit()
     assert isinstance(report_json(survey, everyone, Options(bootstrap=0), wait=0), Pending)
+
+
+def test_the_bootstrap_and_the_guesses_wait_for_the_quick_report(
+    reports_app, make_survey, monkeypatch
+):
+    """On 2 cores, work computed beside the report a page shows first delays it: the
+    bootstrap of the same data and the single-segment reports computed ahead start when
+    the quick report is done."""
+    import threading
+    import time
+
+    from survey_app.reports.services import ReportService
+
+    survey, q = make_survey("servqual-22")
+    add(survey, 12)
+    events, lock = [], threading.Lock()
+    compute = ReportService._compute
+
+    def recorded(self, stamp, key, q, selection, options):
+        with lock:
+            events.append(("start", options.bootstrap, selection.key))
+        if options.bootstrap == 0 and not selection.segments:
+            time.sleep(0.5)  # the quick report takes a while
+        try:
+            return compute(self, stamp, key, q, selection, options)
+        finally:
+            with lock:
+                events.append(("end", options.bootstrap, selection.key))
+
+    monkeypatch.setattr(ReportService, "_compute", recorded)
+    everyone = Selection.from_args(q, {})
+    quick = report_json(survey, everyone, Options(bootstrap=0), wait=0)
+    report_json(survey, everyone, Options(bootstrap=20), wait=0)  # as the page asks
+    assert isinstance(quick, Pending)
+    reports_app.extensions["reports"].jobs.idle()
+    quick_end = events.index(("end", 0, everyone.key))
+    later = [e for e in events if e[0] == "start" and (e[1] or e[2] != everyone.key)]
+    assert later, events  # the bootstrap and the guesses ran
+    assert all(events.index(e) > quick_end for e in later), events
