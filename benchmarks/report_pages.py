@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import statistics
@@ -147,6 +148,10 @@ def seed(url: str, n: int, extra: int = 0) -> None:
 
 def child(args: argparse.Namespace) -> None:
     """One fresh process: the measurements that need a cold app."""
+    if args.verbose:  # the app's log (what was read, appended, computed, and when)
+        logging.basicConfig(
+            level=logging.INFO, format="%(relativeCreated)8.0f ms %(threadName)s %(message)s"
+        )
     app = make_app(args.url, Path(args.cache))
     client = app.test_client()
     from survey_app.auth.services import find_user
@@ -167,19 +172,25 @@ def child(args: argparse.Namespace) -> None:
         if answer.status_code != 200:
             sys.exit(f"/reports/{SURVEY}{query} answered {answer.status_code}")
         shown = re.search(r'id="report-n" data-n="(\d+)"', answer.get_data(as_text=True))
-        return time.perf_counter() - start, bool(shown) and n in (None, int(shown.group(1)))
+        seconds = time.perf_counter() - start
+        logging.getLogger("bench").info(
+            "page %r: %.2f s, n %s", query, seconds, shown.group(1) if shown else "-"
+        )
+        return seconds, bool(shown) and n in (None, int(shown.group(1)))
 
     def until_shown(query: str = "", n: int | None = None) -> tuple[float, float]:
         """(the first request's seconds, seconds until the page shows the report). While
         the page says "being computed", poll ``data.json`` of the quick report every
         0.25 s as the page's script does (it waits Retry-After, at least 1 s), then load
         the page again."""
+        logging.getLogger("bench").info("until shown: %r n=%s", query, n)
         begin = time.perf_counter()
         first, ready = page(query, n)
         while not ready:
             time.sleep(0.25)
             separator = "&" if query else "?"
             answer = client.get(f"/reports/{SURVEY}/data.json{query}{separator}bootstrap=0")
+            logging.getLogger("bench").info("data.json: %s", answer.status_code)
             if answer.status_code == 200:
                 report = answer.get_json()
                 if not report.get("stale") and n in (None, report["n"]):
@@ -197,6 +208,7 @@ def child(args: argparse.Namespace) -> None:
         out["bootstrap_ready"] = time.perf_counter() - start
         # new responses reach a running server, whose frame is in memory: appended
         seed(args.url, 0, extra=500)
+        logging.getLogger("bench").info("500 new responses stored")
         out["appended_warm"] = until_shown("", count_complete(args.url))[1]
     # what a running server goes on with (the reports computed ahead, the bootstrap):
     # finished before this process exits, as the next measurement expects of the cache
@@ -220,8 +232,10 @@ def run_child(args, mode: str, cache: Path, expect_n: int | None = None) -> dict
         "--mode",
         mode,
         *(["--expect-n", str(expect_n)] if expect_n else []),
+        *(["--verbose"] if args.verbose else []),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    # the child's log (--verbose) and errors go to this process's stderr
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -271,6 +285,7 @@ def main() -> None:
     parser.add_argument("--cache")
     parser.add_argument("--mode")
     parser.add_argument("--expect-n", type=int)
+    parser.add_argument("--verbose", action="store_true", help="the children's app log")
     args = parser.parse_args()
     if args.child:
         child(args)

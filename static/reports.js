@@ -70,7 +70,12 @@
     }
     window.setTimeout(function () {
       fetch(url, { credentials: "same-origin" }).then(function (response) {
-        if (response.status === 200) { window.location.reload(); return; }
+        if (response.status === 200) {
+          // an older report shown while this one is computed ("stale") is not it
+          return response.json().then(function (report) {
+            if (report.stale) { poll(notice); } else { window.location.reload(); }
+          });
+        }
         var after = parseInt(response.headers.get("Retry-After"), 10);
         if (after > 0) { notice.setAttribute("data-retry", String(after)); }
         poll(notice);

@@ -9,6 +9,7 @@ the cache's Arrow file and writes the result file; the web process only waits on
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -20,12 +21,20 @@ _lock = threading.Lock()
 
 def pool() -> ProcessPoolExecutor:
     """One worker process per web process, started on first use (spawned: no copy of
-    the web process's database connections or threads)."""
+    the web process's database connections or threads), at a lower priority."""
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            _pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+            )
         return _pool
+
+
+def _lower_priority() -> None:
+    """The worker gives way to the web process (and the database): on 2 cores a
+    bootstrap taking one core for a minute slowed the reports requests waited for."""
+    os.nice(10)
 
 
 class StaleFrame(RuntimeError):

@@ -68,8 +68,13 @@ def _page(name: str):
         report_json(survey, selection, options, wait=0, stamp=stamp) if options.bootstrap else quick
     )
     report = full.report if isinstance(full, Ready) else None
-    if report is None and isinstance(quick, Ready):
-        report = quick.report
+    if isinstance(quick, Ready) and (
+        report is None or (report.get("stale") and not quick.report.get("stale"))
+    ):
+        report = quick.report  # the newest responses first, their intervals later
+    with_intervals = isinstance(full, Ready) and report is full.report
+    # an older report shown while the one with the newest responses is computed
+    refreshing = report is not None and bool(report.get("stale"))
     lang = str(get_locale())
     q = survey.questionnaire
     labels = pages.Labels.of(q, lang)
@@ -84,12 +89,22 @@ def _page(name: str):
         labels=labels,
         selection=selection,
         options=options,
-        intervals_pending=isinstance(full, Pending) and report is not None,
+        refreshing=refreshing,
+        intervals_pending=report is not None and not with_intervals and not refreshing,
         pending=report is None,
         retry_after=(full if isinstance(full, Pending) else quick).retry_after
         if isinstance(full, Pending) or isinstance(quick, Pending)
         else None,
-        poll_url=url_for("reports.data", survey_id=survey.id, **request.args.to_dict(flat=False)),
+        # what the page waits for: the quick report of the newest responses when it shows
+        # none or an older one, else the intervals
+        poll_url=url_for(
+            "reports.data",
+            survey_id=survey.id,
+            **{
+                **request.args.to_dict(flat=False),
+                **({"bootstrap": 0} if report is None or refreshing else {}),
+            },
+        ),
         completion=completion(survey, stamp) if name == "overview" else None,
     )
 

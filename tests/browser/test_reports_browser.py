@@ -264,3 +264,66 @@ def test_the_offline_file_draws_every_chart_without_any_request(report_site, new
     assert not errors, errors
     assert "服务质量" in page.inner_text("main")
     shot(page, "report-offline-phone-zh")
+
+
+def test_a_page_shows_new_responses_first_and_their_intervals_later(
+    app, live_server, make_survey, make_user, tmp_path, new_page, monkeypatch
+):
+    """New responses after the last report: the page shows the older report saying so,
+    reloads by itself with the newest responses as soon as their report without the
+    bootstrap is ready (not before: an older report polled meanwhile is no reason to
+    reload), then once more when the intervals are."""
+    import threading
+
+    from survey_app.reports import routes
+    from survey_app.reports.services import Options, Ready, ReportService, report_json
+    from survey_app.selection import Selection
+
+    app.config["REPORTS_CACHE"] = str(tmp_path / "cache")
+    app.config["REPORTS_STALE_SECONDS"] = 600
+    app.extensions.pop("reports", None)
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, 200, seed=3)
+    make_user("manager", ("default",), personal=True, email="boss@example.com")
+    everyone = Selection.from_args(q, {})
+    for options in (Options(bootstrap=0), Options()):  # the page's default intervals
+        assert isinstance(report_json(survey, everyone, options, wait=None), Ready)
+    add_demo_responses(survey, 10, seed=4)
+    total = db.session.scalar(
+        db.select(db.func.count()).select_from(Response).where(Response.status == "complete")
+    )
+    quick_gate, bootstrap_gate = threading.Event(), threading.Event()
+    compute = ReportService._compute
+
+    def held(self, stamp, key, q, selection, options):
+        (bootstrap_gate if options.bootstrap else quick_gate).wait(60)
+        return compute(self, stamp, key, q, selection, options)
+
+    monkeypatch.setattr(ReportService, "_compute", held)
+    monkeypatch.setattr(routes, "PAGE_WAIT", 0)
+    page = new_page(DESKTOP)
+    errors, foreign = watch(page, base := live_server)
+    sign_in(page, base)
+    loads = []
+    page.on("load", lambda: loads.append(page.url))
+    try:
+        page.goto(f"{base}/reports/{survey.id}")
+        drawn(page)
+        assert int(page.get_attribute("#report-n", "data-n")) == 200
+        assert "New responses have arrived" in page.inner_text("#pending")
+        shot(page, "report-older-while-new-responses")
+        time.sleep(3)  # polls answered with the older report: no reload
+        assert len(loads) == 1, loads
+        quick_gate.set()
+        page.wait_for_selector(f'#report-n[data-n="{total}"]', timeout=60_000)
+        drawn(page)
+        assert "bootstrap intervals are still being computed" in page.inner_text("#pending")
+        bootstrap_gate.set()
+        page.wait_for_selector("#pending", state="detached", timeout=120_000)
+        drawn(page)
+        assert int(page.get_attribute("#report-n", "data-n")) == total
+        assert len(loads) == 3, loads
+    finally:
+        quick_gate.set()
+        bootstrap_gate.set()
+    assert not errors and not foreign, (errors, foreign)

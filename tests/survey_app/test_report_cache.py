@@ -87,3 +87,62 @@ def test_a_frame_read_after_its_stamp_keeps_only_what_the_stamp_covers():
     kept = at_stamp(frame, stamp(max_id=3, last_completed=last))
     assert kept["response_id"].tolist() == [1, 2]
     assert at_stamp(frame, stamp(max_id=5, last_completed=last + 1)) is frame
+
+
+def test_a_guess_still_queued_is_moved_ahead_when_a_request_asks_for_it():
+    jobs = Jobs()
+    gate = threading.Event()
+    blocking = jobs.submit(
+        "guess-1", lambda: gate.wait(5) and {"guess": 1}, heavy=False, ahead=True
+    )
+    queued = jobs.submit("guess-2", lambda: {"from": "guess"}, heavy=False, ahead=True)
+    asked = jobs.submit("guess-2", lambda: {"from": "request"}, heavy=False)
+    assert asked is not queued and queued.cancelled()
+    # answered while the guesses' thread is still busy with the first guess
+    assert jobs.wait(asked, 5) == {"from": "request"} and not blocking.done()
+    assert jobs.wait(queued, 0) is None  # a waiter of the moved guess is told to ask again
+    gate.set()
+    assert jobs.wait(blocking, 5) == {"guess": 1}
+    # a guess already running is waited for, not computed twice
+    started, gate2 = threading.Event(), threading.Event()
+    running = jobs.submit(
+        "guess-3", lambda: started.set() or gate2.wait(5) and {"n": 3}, False, True
+    )
+    assert started.wait(5)
+    assert jobs.submit("guess-3", lambda: {"n": 4}, heavy=False) is running
+    gate2.set()
+    jobs.idle()
+
+
+def test_work_that_can_wait_yields_to_the_reports_requests_asked_for():
+    import time
+
+    jobs = Jobs()
+    gate, order = threading.Event(), []
+
+    def asked():
+        gate.wait(5)
+        order.append("asked")
+        return {}
+
+    def guess():
+        jobs.yield_to_requests()
+        order.append("guess")
+        return {}
+
+    jobs.submit("asked", asked, heavy=False)
+    jobs.submit("guess", guess, heavy=False, ahead=True)
+    assert jobs.asked()
+    time.sleep(0.2)
+    assert order == []  # the guess's thread is free, yet it waits
+    gate.set()
+    jobs.idle()
+    assert order == ["asked", "guess"] and not jobs.asked()
+    # bounded: a stream of requests never starves it for longer than the limit
+    gate.clear()
+    jobs.submit("asked-2", asked, heavy=False)
+    start = time.monotonic()
+    jobs.yield_to_requests(limit=0.2)
+    assert 0.15 < time.monotonic() - start < 2 and jobs.asked()
+    gate.set()
+    jobs.idle()

@@ -141,3 +141,49 @@ def test_the_frame_file_is_written_for_the_other_processes(app, make_survey, tmp
     assert [k.get("completed_since") is not None for k in read_from_database] == [True]
     other.written(newer)
     assert cache._disk_stamp(other.path(newer)) == newer
+
+
+def test_the_frame_file_waits_for_the_report_a_request_asked_for(app, make_survey, tmp_path):
+    """Reading the open texts and writing the file hold the GIL for seconds at 1M: they
+    wait while a report a request asked for is computed, but never keep a newer frame
+    of this process waiting for the file's lock."""
+    import threading
+    import time
+
+    import survey_app.reports.cache as cache
+
+    survey, _q = seeded(make_survey)
+    asked = threading.Event()
+    asked.set()
+    frames = FrameCache(tmp_path / "cache")
+    frames.asked = asked.is_set
+    stamp = current_stamp(survey.id)
+    assert len(frames.get(stamp)) == 3  # read at once, without the open texts
+    time.sleep(0.3)
+    assert cache._disk_stamp(frames.path(stamp)) is None  # not yet: a report is computed
+    asked.clear()
+    frames.written(stamp)
+    assert cache._disk_stamp(frames.path(stamp)) == stamp
+    # while a report is computed, a newer frame that needs the lock is not held up
+    record_response(survey, servqual_answers(4))
+    db.session.commit()
+    asked.set()
+    record_response(survey, servqual_answers(2))
+    db.session.commit()
+    newest = current_stamp(survey.id)
+    frames._memory.clear()  # a whole load again (no file to append to): the file waits
+    frames.path(stamp).unlink()
+    frames.get(newest)
+    time.sleep(0.2)
+    assert cache._disk_stamp(frames.path(stamp)) is None
+    got, start = [], time.monotonic()
+
+    def newer_frame():
+        with app.app_context():
+            got.append(len(frames.get(newest, texts=True)))
+
+    reader = threading.Thread(target=newer_frame)
+    reader.start()
+    reader.join(10)
+    assert got == [5] and time.monotonic() - start < 5
+    asked.clear()

@@ -514,3 +514,101 @@ def test_the_methods_page_says_which_responses_each_missing_method_leaves_out(cl
     assert available.status_code == 200
     assert "available cases" in text and "half of the scale" in text
     assert "did not answer all the items" not in text
+
+
+def test_a_page_without_its_report_waits_for_the_quick_one_not_the_bootstrap(
+    client, seeded, monkeypatch
+):
+    """A page that shows no report yet reloads when the report without the bootstrap is
+    ready (seconds at 1M), not when its intervals are (a minute)."""
+    from survey_app.reports import routes
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    monkeypatch.setattr(routes, "PAGE_WAIT", 0)
+    html = client.get(f"/reports/{survey.id}?tier=A&region=north").get_data(as_text=True)
+    assert 'id="pending"' in html and 'id="report-n"' not in html
+    poll = unescape(re.search(r'id="pending" data-poll="([^"]+)"', html).group(1))
+    assert "bootstrap=0" in poll and "tier=A" in poll and "region=north" in poll
+    answer = ready_json(client, poll)
+    assert answer.status_code == 200 and answer.get_json()["options"]["bootstrap"] == 0
+
+
+def test_the_newest_responses_are_shown_before_an_older_report_with_intervals(
+    client, seeded, monkeypatch, reports_app
+):
+    """While the bootstrap of new responses is computed, the page shows the quick report
+    of every response (intervals pending), not the older report that has intervals."""
+    import threading
+
+    from survey_app.reports.services import Options, Ready, ReportService, report_json
+    from survey_app.selection import Selection
+    from survey_app.surveys.services import record_response
+
+    from .exports_data import servqual_answers
+
+    reports_app.config["REPORTS_STALE_SECONDS"] = 600
+    survey, q, manager = seeded
+    login_as(client, manager)
+    everyone = Selection.from_args(q, {})
+    for bootstrap in (0, 20):
+        assert isinstance(
+            report_json(survey, everyone, Options(bootstrap=bootstrap), wait=None), Ready
+        )
+    record_response(survey, servqual_answers(4))
+    db.session.commit()
+    gate = threading.Event()
+    compute = ReportService._compute
+
+    def slow_bootstrap(self, stamp, key, q, selection, options):
+        if options.bootstrap:
+            gate.wait(30)
+        return compute(self, stamp, key, q, selection, options)
+
+    monkeypatch.setattr(ReportService, "_compute", slow_bootstrap)
+    try:
+        html = ready(client, f"/reports/{survey.id}?bootstrap=20").get_data(as_text=True)
+        assert re.search(r'id="report-n" data-n="(\d+)"', html).group(1) == "401"
+        assert "bootstrap intervals are still being computed" in html
+        poll = unescape(re.search(r'id="pending" data-poll="([^"]+)"', html).group(1))
+        assert "bootstrap=0" not in poll  # the page now waits for the intervals
+        older = client.get(poll).get_json()  # meanwhile: the older report, marked stale
+        assert older["n"] == 400 and older["stale"] is True
+    finally:
+        gate.set()
+
+
+def test_an_older_report_shown_meanwhile_says_so_and_waits_for_the_newest(
+    client, seeded, monkeypatch, reports_app
+):
+    import time
+
+    from survey_app.reports import routes
+    from survey_app.reports.services import Options, Ready, report_json
+    from survey_app.selection import Selection
+    from survey_app.surveys.services import record_response
+
+    from .exports_data import servqual_answers
+
+    reports_app.config["REPORTS_STALE_SECONDS"] = 600
+    survey, q, manager = seeded
+    login_as(client, manager)
+    everyone = Selection.from_args(q, {})
+    for bootstrap in (0, 20):
+        assert isinstance(
+            report_json(survey, everyone, Options(bootstrap=bootstrap), wait=None), Ready
+        )
+    record_response(survey, servqual_answers(4))
+    db.session.commit()
+    monkeypatch.setattr(routes, "PAGE_WAIT", 0)
+    html = client.get(f"/reports/{survey.id}?bootstrap=20&lang=zh").get_data(as_text=True)
+    assert re.search(r'id="report-n" data-n="(\d+)"', html).group(1) == "400"
+    assert "又收到了新的答卷" in html  # says it is older, in the page's language
+    poll = unescape(re.search(r'id="pending" data-poll="([^"]+)"', html).group(1))
+    assert "bootstrap=0" in poll
+    for _ in range(300):  # what the page's script waits for: a report that is not stale
+        answer = client.get(poll)
+        if answer.status_code == 200 and not answer.get_json().get("stale"):
+            break
+        time.sleep(0.1)
+    assert answer.get_json()["n"] == 401
