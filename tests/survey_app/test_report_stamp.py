@@ -133,12 +133,27 @@ def test_the_frame_file_is_written_for_the_other_processes(app, make_survey, tmp
     assert texts["response_id"].tolist() == ids(survey)
     assert texts["SUGGESTION"].isna().tolist() == [True, True, True, False]
     assert read_from_database == []
-    # a new response: the other process appends it to the file's frame
+    # new responses: a process holding the frame without its texts appends them, and
+    # the file gets the texts of the older rows from the file, not the database
+    texts_read = []
+    monkeypatch.setattr(cache, "open_texts", lambda *a, **k: texts_read.append(a))
+    third = FrameCache(tmp_path / "cache")
+    assert len(third.get(stamp)) == 4  # (read from the file without its texts)
+    record_response(survey, servqual_answers(2, COMPLAINT="Slow"))
+    db.session.commit()
+    newer = current_stamp(survey.id)
+    assert "COMPLAINT" not in third.get(newer) and len(third.get(newer)) == 5
+    third.written(newer)
+    assert cache._disk_stamp(third.path(newer)) == newer and texts_read == []
+    pd.testing.assert_frame_equal(
+        cache._read_frame(third.path(newer)), responses_frame(survey.id, metadata=True)
+    )
+    # and another process appends the next one to the file's frame
     record_response(survey, servqual_answers(2))
     db.session.commit()
     newer = current_stamp(survey.id)
     assert other.get(newer)["response_id"].tolist() == ids(survey)
-    assert [k.get("completed_since") is not None for k in read_from_database] == [True]
+    assert [k.get("completed_since") is not None for k in read_from_database] == [True, True]
     other.written(newer)
     assert cache._disk_stamp(other.path(newer)) == newer
 
