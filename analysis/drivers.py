@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from math import factorial
 
 import numpy as np
-from scipy import linalg
+from scipy import linalg, stats
 
 from .data import AnalysisError
 from .moments import in_shares, row_chunks
@@ -31,12 +31,17 @@ class Regression:
     bootstrap: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     resamples: int = 0
     level: float = 0.95
+    # the t interval (n - k - 1 degrees of freedom) of each coefficient from its HC3
+    # standard error, at ``level``
+    ci_hc3: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         out = {
             "n": self.n,
             "coef": dict(self.coef),
             "se_hc3": dict(self.se_hc3),
+            "ci_hc3": {name: list(pair) for name, pair in self.ci_hc3.items()},
+            "ci_level": self.level,
             "std_beta": dict(self.std_beta),
             "r2": self.r2,
             "adj_r2": self.adj_r2,
@@ -207,11 +212,17 @@ def regression(
             rows &= np.isfinite(c)
         complete = np.column_stack([c[rows] for c in columns])
         intervals = _bootstrap(complete, y[rows], names, bootstrap, seed, level, shap is not None)
+    se = np.sqrt(np.diag(hc3))
+    t = stats.t.ppf(0.5 + level / 2, n - k - 1)
     return Regression(
         n=n,
         names=names,
         coef=dict(zip(labels, map(float, b), strict=True)),
-        se_hc3=dict(zip(labels, map(float, np.sqrt(np.diag(hc3))), strict=True)),
+        se_hc3=dict(zip(labels, map(float, se), strict=True)),
+        ci_hc3={
+            name: (float(coef - t * error), float(coef + t * error))
+            for name, coef, error in zip(labels, b, se, strict=True)
+        },
         std_beta=dict(zip(names, map(float, b[1:] * sd_x / sd_y), strict=True)),
         r2=float(r2),
         adj_r2=float(1 - (1 - r2) * (n - 1) / (n - k - 1)),

@@ -205,13 +205,16 @@ def _zone(zone: dict) -> list[str]:
 def _drivers(reg: dict) -> list[str]:
     lines = [
         f"  n={reg['n']}  R2={_f(reg['r2'])}  adj. R2={_f(reg['adj_r2'])}  "
-        f"intercept {_f(reg['coef']['intercept'])} (HC3 se {_f(reg['se_hc3']['intercept'])})"
+        f"intercept {_f(reg['coef']['intercept'])} {_ci(reg['ci_hc3']['intercept'])} "
+        f"(HC3 se {_f(reg['se_hc3']['intercept'])}; "
+        f"{100 * reg['ci_level']:.0f}% t intervals from the HC3 se)"
     ]
     shapley = reg["shapley"] if "note" not in reg["shapley"] else {}
     boot = reg.get("bootstrap", {})
     for dim, b in reg["std_beta"].items():
         line = (
-            f"  {dim:20s} b={_f(reg['coef'][dim])} (HC3 se {_f(reg['se_hc3'][dim])}) "
+            f"  {dim:20s} b={_f(reg['coef'][dim])} {_ci(reg['ci_hc3'][dim])} "
+            f"(HC3 se {_f(reg['se_hc3'][dim])}) "
             f"beta={_f(b)} VIF={_f(reg['vif'][dim], 2)} "
             f"weight={_f(reg['relative_weights'][dim], 3)} "
             f"({_f(reg['relative_weights_pct'][dim], 1)}%)"

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 # Bump when the report's content changes for the same data (cached results are then
 # recomputed instead of served).
-ENGINE = "reports-1"
+ENGINE = "reports-2"
 # Responses completed this long before the cached latest completion are read again when
 # appending, for transactions that committed out of order; duplicates are dropped by id.
 OVERLAP = timedelta(minutes=5)

@@ -113,6 +113,9 @@ reference <- function(name) {
   }
   out$regression <- list(n = nrow(scores), coef = as.list(setNames(coef(m), c("intercept", dims))),
                          se_hc3 = as.list(setNames(se, c("intercept", dims))),
+                         ci_hc3 = setNames(lapply(seq_along(se), function(i)
+                           coef(m)[[i]] + c(-1, 1) * qt(0.975, df.residual(m)) * se[[i]]),
+                           c("intercept", dims)),
                          std_beta = as.list(beta), r2 = summary(m)$r.squared,
                          adj_r2 = summary(m)$adj.r.squared, vif = as.list(vif(m)),
                          relative_weights = as.list(setNames(rw, dims)),

@@ -167,6 +167,7 @@ def test_the_summary_claims_only_what_the_intervals_support(servqual):
     }
     reg = dict(report["regression"])
     reg["se_hc3"] = {k: 10.0 for k in reg["se_hc3"]}
+    reg["ci_hc3"] = {k: [-1.0, 1.0] for k in reg["ci_hc3"]}
     crossing["regression"] = reg
     kinds = [
         s.kind
