@@ -205,6 +205,12 @@ class FrameCache:
             held = self._memory.get((stamp.survey_id, stamp.version_id))
         return 0 if held is None else len(held[1])
 
+    def holds(self, stamp: Stamp) -> bool:
+        """Whether this process holds the frame at ``stamp`` in memory."""
+        with self._lock:
+            held = self._memory.get((stamp.survey_id, stamp.version_id))
+        return held is not None and held[0] == stamp
+
     def get(self, stamp: Stamp, texts: bool = False) -> pd.DataFrame:
         """The frame of every complete response at ``stamp`` (with metadata); the open
         texts only when ``texts`` (reading them back costs most of a file's read)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -199,6 +200,9 @@ class ReportService:
         self.latest: dict[str, Stamp] = {}  # the newest stamp a request saw, per survey
         self.ahead: dict[str, list] = {}  # the jobs of the filters computed ahead, per survey
         self.completions: dict[str, tuple] = {}  # survey -> (stamp, when, counts)
+        # the analysis (SciPy: 2 s to import) loaded while the first frame is read, not
+        # after it: a fresh process's first report took 3.7 s instead of 1.9 s
+        threading.Thread(target=_load_analysis, name="report-imports", daemon=True).start()
 
     def shutdown(self) -> None:
         """Drop queued reports, wait for those running and for frame files being written."""
@@ -223,6 +227,7 @@ class ReportService:
         key = self.key(stamp, selection, options)
         cached = self.results.read(survey.id, key)
         if cached is not None:
+            self._hold_frame(stamp)
             return Ready({**cached, **self.customers(survey, stamp, selection)})
         q = _questionnaire(survey, stamp)
         # the bootstrap after the quick report of the same data: beside it, on 2 cores, it
@@ -241,6 +246,21 @@ class ReportService:
                 return Pending(_retry_after(self.frames.rows(stamp), options))
             result = recent  # an earlier report of these filters, marked stale
         return Ready({**result, **self.customers(survey, stamp, selection)})
+
+    def _hold_frame(self, stamp: Stamp) -> None:
+        """A report served from the files: the frame read into memory meanwhile (as work
+        that can wait), so that the filter a manager tries next is computed at once
+        instead of after reading the frame (1.5 s at 1M)."""
+        if self.frames.holds(stamp):
+            return
+        app = self.app
+
+        def work() -> None:
+            self.jobs.yield_to_requests()
+            with app.app_context():
+                self.frames.get(stamp)
+
+        self.jobs.submit(f"frame:{stamp.text}", work, heavy=False, ahead=True)
 
     def customers(self, survey: Survey, stamp: Stamp, selection: Selection) -> dict[str, Any]:
         """The report's customer figures (``tier_pyramid``, ``follow_ups``; both None when
@@ -390,6 +410,10 @@ class ReportService:
                 time.perf_counter() - start,
             )
             return report
+
+
+def _load_analysis() -> None:
+    import analysis.report  # noqa: F401
 
 
 def _questionnaire(survey: Survey, stamp: Stamp) -> Questionnaire:

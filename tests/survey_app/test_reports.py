@@ -612,3 +612,19 @@ def test_an_older_report_shown_meanwhile_says_so_and_waits_for_the_newest(
             break
         time.sleep(0.1)
     assert answer.get_json()["n"] == 401
+
+
+def test_a_report_served_from_the_files_reads_the_frame_for_the_next_filter(seeded, reports_app):
+    from survey_app.reports.cache import current_stamp
+    from survey_app.reports.services import Options, Ready, report_json, service
+    from survey_app.selection import Selection
+
+    survey, q, _manager = seeded
+    everyone = Selection.from_args(q, {})
+    assert isinstance(report_json(survey, everyone, Options(bootstrap=0), wait=None), Ready)
+    service().shutdown()
+    reports_app.extensions.pop("reports")  # a fresh process, the cache folder kept
+    answer = report_json(survey, everyone, Options(bootstrap=0), wait=0)
+    assert isinstance(answer, Ready) and answer.report["n"] == 400  # from the file
+    service().jobs.idle()
+    assert service().frames.holds(current_stamp(survey.id))
