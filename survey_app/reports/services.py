@@ -256,6 +256,7 @@ class ReportService:
         app = self.app
 
         def work() -> None:
+            time.sleep(0.5)  # the page served from the files is sent first
             self.jobs.yield_to_requests()
             with app.app_context():
                 self.frames.get(stamp)
