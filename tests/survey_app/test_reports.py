@@ -534,14 +534,10 @@ def test_a_page_without_its_report_waits_for_the_quick_one_not_the_bootstrap(
     assert answer.status_code == 200 and answer.get_json()["options"]["bootstrap"] == 0
 
 
-def test_the_newest_responses_are_shown_before_an_older_report_with_intervals(
-    client, seeded, monkeypatch, reports_app
-):
-    """While the bootstrap of new responses is computed, the page shows the quick report
-    of every response (intervals pending), not the older report that has intervals."""
-    import threading
-
-    from survey_app.reports.services import Options, Ready, ReportService, report_json
+def older_reports(client, seeded, reports_app):
+    """The quick report and the one with intervals of the 400 seeded responses computed,
+    then a new response (reports at most 600 s old may be shown meanwhile), logged in."""
+    from survey_app.reports.services import Options, Ready, report_json
     from survey_app.selection import Selection
     from survey_app.surveys.services import record_response
 
@@ -557,6 +553,19 @@ def test_the_newest_responses_are_shown_before_an_older_report_with_intervals(
         )
     record_response(survey, servqual_answers(4))
     db.session.commit()
+    return survey
+
+
+def test_the_newest_responses_are_shown_before_an_older_report_with_intervals(
+    client, seeded, monkeypatch, reports_app
+):
+    """While the bootstrap of new responses is computed, the page shows the quick report
+    of every response (intervals pending), not the older report that has intervals."""
+    import threading
+
+    from survey_app.reports.services import ReportService
+
+    survey = older_reports(client, seeded, reports_app)
     gate = threading.Event()
     compute = ReportService._compute
 
@@ -584,22 +593,8 @@ def test_an_older_report_shown_meanwhile_says_so_and_waits_for_the_newest(
     import time
 
     from survey_app.reports import routes
-    from survey_app.reports.services import Options, Ready, report_json
-    from survey_app.selection import Selection
-    from survey_app.surveys.services import record_response
 
-    from .exports_data import servqual_answers
-
-    reports_app.config["REPORTS_STALE_SECONDS"] = 600
-    survey, q, manager = seeded
-    login_as(client, manager)
-    everyone = Selection.from_args(q, {})
-    for bootstrap in (0, 20):
-        assert isinstance(
-            report_json(survey, everyone, Options(bootstrap=bootstrap), wait=None), Ready
-        )
-    record_response(survey, servqual_answers(4))
-    db.session.commit()
+    survey = older_reports(client, seeded, reports_app)
     monkeypatch.setattr(routes, "PAGE_WAIT", 0)
     html = client.get(f"/reports/{survey.id}?bootstrap=20&lang=zh").get_data(as_text=True)
     assert re.search(r'id="report-n" data-n="(\d+)"', html).group(1) == "400"
