@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,24 @@ def pool() -> ProcessPoolExecutor:
     with _lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
             )
         return _pool
 
 
-def _lower_priority() -> None:
+def _start_worker() -> None:
     """The worker gives way to the web process (and the database): on 2 cores a
-    bootstrap taking one core for a minute slowed the reports requests waited for."""
+    bootstrap taking one core for a minute slowed the reports requests waited for. And
+    it ends with its web process: a SIGKILLed gunicorn worker left it computing on."""
     os.nice(10)
+    parent = os.getppid()
+
+    def follow() -> None:
+        while os.getppid() == parent:  # (a process whose parent died gets a new one)
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=follow, name="follow-parent", daemon=True).start()
 
 
 class StaleFrame(RuntimeError):
