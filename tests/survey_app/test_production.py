@@ -67,3 +67,38 @@ def test_a_backup_restores_into_an_empty_database(app, make_survey, make_user, t
     )
     assert check.returncode == 0, check.stderr
     assert re.match(r"audit log intact: [1-9]\d* entries", check.stdout)
+
+
+def test_up_runs_pip_only_when_the_dependencies_change(tmp_path):
+    """`up`'s install step, run on its own with a stand-in python that logs its calls:
+    pip runs the first time and after pyproject.toml changes, not on a second `up`."""
+    source = (ROOT / "scripts" / "production.sh").read_text(encoding="utf-8")
+    install = re.search(r"^install_python\(\) \{\n.*?^\}\n", source, re.S | re.M).group(0)
+    calls = tmp_path / "calls"
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n', encoding="utf-8")
+    python.chmod(0o755)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'a'\n", encoding="utf-8")
+
+    def up() -> tuple[str, list[str]]:
+        done = subprocess.run(
+            [
+                "bash",
+                "-c",
+                f'set -euo pipefail\nsay() {{ echo "production: $*"; }}\n{install}install_python',
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = calls.read_text().splitlines() if calls.exists() else []
+        calls.unlink(missing_ok=True)
+        return done.stdout, [line for line in lines if line.startswith("-m pip")]
+
+    assert len(up()[1]) == 2  # pip upgraded, the project installed
+    out, pip = up()
+    assert pip == [] and "pyproject.toml unchanged" in out
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'b'\n", encoding="utf-8")
+    assert len(up()[1]) == 2
