@@ -148,7 +148,9 @@ def _layout(fig: _Fig, title: str, x_title: str, y_title: str, height: int = 380
         margin={"l": 10, "r": 10, "t": 48 + 20 * lines, "b": 10},
         paper_bgcolor="#ffffff",
         plot_bgcolor="#ffffff",
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        # below the plot and its axis title (paper coordinates put it over the title of a
+        # short chart: the NPS bar)
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         hoverlabel={"font": {"family": FONT}},
         separators=".,",
     )

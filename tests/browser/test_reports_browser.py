@@ -101,6 +101,15 @@ def drawn(page) -> int:
 LOW_CONTRAST = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8")
 
 
+# charts whose legend overlaps their x axis title
+OVERLAPPING_LEGENDS = """() => [...document.querySelectorAll('.plot')].filter(p => {
+  const legend = p.querySelector('.legend'), title = p.querySelector('.xtitle');
+  if (!legend || !title) return false;
+  const l = legend.getBoundingClientRect(), t = title.getBoundingClientRect();
+  return l.top < t.bottom - 1 && l.bottom > t.top + 1 && l.left < t.right && l.right > t.left;
+}).map(p => p.getAttribute('data-chart'))"""
+
+
 def overflow(page) -> int:
     """How many pixels the page is wider than the screen (0: nothing to scroll sideways)."""
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -121,6 +130,7 @@ def test_every_report_page_as_a_manager(report_site, new_page, viewport):
         assert page.locator("h1").count() == 1
         assert overflow(page) <= 0, path  # readable on a phone: tables scroll in their box
         assert page.evaluate(LOW_CONTRAST) == [], path
+        assert page.evaluate(OVERLAPPING_LEGENDS) == [], path
         shot(page, f"report-{name}-{path.strip('/') or 'overview'}")
     assert not errors, errors
     assert not foreign, foreign
