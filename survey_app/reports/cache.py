@@ -380,8 +380,7 @@ def _texts_added(
     disk = _disk_stamp(path) if new_texts is not None else None
     if disk is not None and stamp.appendable_from(disk):
         start = time.perf_counter()
-        with pa.memory_map(str(path)) as source:
-            names = _text_columns(pa.ipc.open_file(source).schema)
+        names = _text_columns(_schema(path))
         known = feather.read_table(str(path), columns=["response_id", *names]).to_pandas()
         if set(new_texts.columns) == {"response_id", *names}:
             known = pd.concat([known, new_texts[known.columns]], ignore_index=True)
@@ -481,6 +480,12 @@ def _disk_stamp(path: Path) -> Stamp | None:
     return Stamp(**{**fields, "series": tuple(fields["series"])})
 
 
+def _schema(path: Path) -> pa.Schema:
+    """The schema of a frame file (its footer only)."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).schema
+
+
 def _text_columns(schema: pa.Schema) -> list[str]:
     return [
         f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
@@ -490,8 +495,7 @@ def _text_columns(schema: pa.Schema) -> list[str]:
 def _read_frame(path: Path, texts: bool = True) -> pd.DataFrame:
     if texts:
         return feather.read_table(str(path), memory_map=False).to_pandas()
-    with pa.memory_map(str(path)) as source:
-        schema = pa.ipc.open_file(source).schema
+    schema = _schema(path)
     skip = set(_text_columns(schema))
     columns = [name for name in schema.names if name not in skip]
     return feather.read_table(str(path), columns=columns, memory_map=False).to_pandas()
@@ -499,8 +503,7 @@ def _read_frame(path: Path, texts: bool = True) -> pd.DataFrame:
 
 def _with_texts(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     """``frame`` (read without its open texts) with them read from ``path``."""
-    with pa.memory_map(str(path)) as source:
-        schema = pa.ipc.open_file(source).schema
+    schema = _schema(path)
     names = _text_columns(schema)
     texts = feather.read_table(str(path), columns=names, memory_map=False).to_pandas()
     out = frame.copy(deep=False)
