@@ -120,7 +120,8 @@ class Stack:
         return (2 * cores + self.instances - 1) // self.instances
 
     def masters(self) -> list[int]:
-        return [int(p.read_text()) for p in sorted((STATE / "run").glob("gunicorn-*.pid"))]
+        """The gunicorn masters: each instance's, then the reports' process."""
+        return gunicorn_masters()
 
     def nginx(self) -> int:
         return int((STATE / "run" / "nginx.pid").read_text())
@@ -497,10 +498,16 @@ def timed_page(browser: Browser, query: str = "", limit: float = 300) -> tuple[f
         time.sleep(0.2)
 
 
+def gunicorn_masters() -> list[int]:
+    run = STATE / "run"
+    files = [*sorted(run.glob("gunicorn-*.pid")), *run.glob("reports.pid")]
+    return [int(p.read_text()) for p in files]
+
+
 def worker_rss() -> dict[int, float]:
     """Resident MB of each gunicorn worker of the stack."""
     found = {}
-    for master in [int(p.read_text()) for p in (STATE / "run").glob("gunicorn-*.pid")]:
+    for master in gunicorn_masters():
         for pid in children(master):
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():

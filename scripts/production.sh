@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command for a production stack on this machine, from Debian packages:
 # PostgreSQL (a local cluster, unless DATABASE_URL names another server), the
-# migrations, N gunicorn instances and nginx in front; Redis for shared rate limits when
-# N > 1.
+# migrations, N gunicorn instances, one gunicorn process for the reports and nginx in
+# front; Redis for shared rate limits when N > 1.
 #
 #   bash scripts/production.sh up [--instances N] [--port P] [--replica]
 #                                      # start (again: keeps what runs); --replica: a streaming
@@ -21,7 +21,8 @@ STATE=${SURVEY_STATE_DIR:-$ROOT/instance/production}
 PG_PORT=${SURVEY_PG_PORT:-5433}
 REPLICA_PORT=${SURVEY_REPLICA_PORT:-$((PG_PORT + 1))}
 REDIS_PORT=${SURVEY_REDIS_PORT:-6380}
-APP_PORT_BASE=${SURVEY_APP_PORT_BASE:-8100}
+APP_PORT_BASE=${SURVEY_APP_PORT_BASE:-8100}  # the reports' process; instance i on BASE + i
+REPORT_THREADS=${REPORT_THREADS:-8}
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
@@ -197,11 +198,29 @@ start_instances() {
     done
 }
 
+# The reports (pages, data.json, the API's analysis) go to one process per machine: one
+# copy of a survey's analysis frame in memory and one computation per report, instead of
+# one in every worker of every instance (at 1M responses: 0.5 GB and a second of CPU
+# each). nginx sends them to the instances only while this process is down.
+start_reports() {
+    local pidfile="$STATE/run/reports.pid"
+    alive "$(pid_of "$pidfile")" && return 0  # a second `up` keeps the running master
+    rm -f "$pidfile" "$STATE/run/reports.ctl"
+    WEB_CONCURRENCY=1 BIND="127.0.0.1:$APP_PORT_BASE" .venv/bin/gunicorn \
+        -c "$ROOT/gunicorn.conf.py" --chdir "$ROOT" --daemon --pid "$pidfile" \
+        --threads "$REPORT_THREADS" \
+        --error-logfile "$STATE/log/gunicorn-reports.log" --capture-output \
+        --control-socket "$STATE/run/reports.ctl" \
+        --name "survey-reports" "survey_app:create_app()"
+}
+
 write_nginx_conf() {
-    local n=$1 port=$2 upstreams="" i plotly_js plotly_block=""
+    local n=$1 port=$2 upstreams="" backups="" i plotly_js plotly_block=""
     for i in $(seq 1 "$n"); do
         upstreams+="        server 127.0.0.1:$((APP_PORT_BASE + i)) max_fails=1 fail_timeout=2s;"$'\n'
+        backups+="        server 127.0.0.1:$((APP_PORT_BASE + i)) backup;"$'\n'
     done
+    local reports="        server 127.0.0.1:$APP_PORT_BASE max_fails=1 fail_timeout=2s;"$'\n'"$backups"
     plotly_js=$(.venv/bin/python -c 'import plotly, pathlib; p = pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"; print(p if p.exists() else "")')
     if [ -n "$plotly_js" ]; then
         plotly_block="        location = /static/vendor/plotly.min.js {
@@ -209,11 +228,11 @@ write_nginx_conf() {
             expires 30d;
         }"
     fi
-    STATE="$STATE" ROOT="$ROOT" LISTEN="$port" UPSTREAMS="$upstreams" PLOTLY="$plotly_block" \
-        .venv/bin/python - "$ROOT/scripts/production/nginx.conf.template" "$STATE/nginx.conf" <<'PY'
+    STATE="$STATE" ROOT="$ROOT" LISTEN="$port" UPSTREAMS="$upstreams" REPORTS="$reports" \
+        PLOTLY="$plotly_block" .venv/bin/python - "$ROOT/scripts/production/nginx.conf.template" "$STATE/nginx.conf" <<'PY'
 import os, sys
 text = open(sys.argv[1]).read()
-for key in ("STATE", "ROOT", "LISTEN", "UPSTREAMS", "PLOTLY"):
+for key in ("STATE", "ROOT", "LISTEN", "UPSTREAMS", "REPORTS", "PLOTLY"):
     text = text.replace(f"@{key}@", os.environ[key].rstrip("\n"))
 open(sys.argv[2], "w").write(text)
 PY
@@ -230,9 +249,9 @@ start_nginx() {
     fi
 }
 
-wait_healthy() {  # nginx's port, then every instance's own port and pid file
+wait_healthy() {  # nginx's port, then every instance's own port (the reports' too) and pid file
     local port=$1 n=$2 i target
-    for target in "$port" $(for i in $(seq 1 "$n"); do echo $((APP_PORT_BASE + i)); done); do
+    for target in "$port" $(for i in $(seq 0 "$n"); do echo $((APP_PORT_BASE + i)); done); do
         for _ in $(seq 1 240); do
             curl -fs -o /dev/null "http://127.0.0.1:$target/healthz" && break
             sleep 0.5
@@ -283,7 +302,7 @@ cmd_up() {
     local had=0 pidfile
     [ -f "$STATE/replica.mode" ] && had=1
     if [ "$had" -ne "$replica" ]; then
-        for pidfile in "$STATE"/run/gunicorn-*.pid; do
+        for pidfile in "$STATE"/run/gunicorn-*.pid "$STATE/run/reports.pid"; do
             [ -e "$pidfile" ] && stop_pid "$pidfile" TERM 20
         done
     fi
@@ -298,18 +317,20 @@ cmd_up() {
     export BEHIND_PROXY=1 LOG_FORMAT=${LOG_FORMAT:-json}
     .venv/bin/flask --app survey_app init-db >/dev/null
     start_instances "$n"
+    start_reports
     write_nginx_conf "$n" "$port"
     start_nginx
     printf 'instances=%s\nport=%s\n' "$n" "$port" >"$STATE/stack.conf"
     wait_healthy "$port" "$n"
-    say "serving on $SURVEY_BASE_URL ($n instance(s)); logs in $STATE/log"
+    say "serving on $SURVEY_BASE_URL ($n instance(s) and the reports' process); logs in $STATE/log"
     cmd_status
 }
 
 cmd_status() {
     [ -f "$STATE/stack.conf" ] || { say "not running (no stack started from this checkout)"; return 3; }
     local ok=0 pidfile name pid
-    for pidfile in "$STATE/run/nginx.pid" "$STATE"/run/gunicorn-*.pid "$STATE/run/redis.pid"; do
+    for pidfile in "$STATE/run/nginx.pid" "$STATE"/run/gunicorn-*.pid "$STATE/run/reports.pid" \
+        "$STATE/run/redis.pid"; do
         [ -e "$pidfile" ] || continue
         name=$(basename "$pidfile" .pid)
         pid=$(pid_of "$pidfile")
@@ -334,7 +355,7 @@ cmd_down() {
     fi
     stop_pid "$STATE/run/nginx.pid" QUIT 10
     local pidfile
-    for pidfile in "$STATE"/run/gunicorn-*.pid; do
+    for pidfile in "$STATE"/run/gunicorn-*.pid "$STATE/run/reports.pid"; do
         [ -e "$pidfile" ] && stop_pid "$pidfile" TERM 20
     done
     stop_pid "$STATE/run/redis.pid" TERM 10
