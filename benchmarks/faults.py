@@ -2,11 +2,11 @@
 
 Starts the production stack (``scripts/production.sh up --instances 2``), loads the
 servqual-22 questionnaire and lets simulated customers take it through nginx while
-faults happen: a gunicorn worker and a whole instance killed with SIGKILL, PostgreSQL
-restarted, the database turned read-only, and the disk full (SQLite on a small tmpfs,
-served by its own gunicorn). A customer whose request fails sends the same form again
-(the same CSRF token and server-signed response key), as a browser's reload does, until
-it is accepted or the run ends. Each scenario prints
+faults happen: a gunicorn worker, a whole instance and the reports' process killed
+with SIGKILL, PostgreSQL restarted, the database turned read-only, and the disk full
+(SQLite on a small tmpfs, served by its own gunicorn). A customer whose request fails
+sends the same form again (the same CSRF token and server-signed response key), as a
+browser's reload does, until it is accepted or the run ends. Each scenario prints
 
     sent, acknowledged, stored, duplicates, lost
 
@@ -15,7 +15,10 @@ responses in the database, *duplicates* complete responses beyond one per custom
 *lost* acknowledged customers whose response is not stored complete: lost and duplicates
 must be 0, and the script exits 1 otherwise. It also checks that every failed request
 was a 503 (never a 500 or a traceback), that ``/healthz`` says 503 with ``no-store`` while
-the database is away, and that the service recovers by itself.
+the database is away, and that the service recovers by itself. For the reports' process
+it checks that nginx sends report pages to it, to an instance while it is down, that
+``status`` then exits 1 naming it, and that ``up`` brings it back and keeps the instances'
+masters (same pids).
 
     python benchmarks/faults.py [--port 8090] [--customers 16] [--keep]
 
@@ -239,6 +242,32 @@ class Stack:
     def masters(self) -> list[int]:
         return [int(p.read_text()) for p in sorted((STATE / "run").glob("gunicorn-*.pid"))]
 
+    def reports_master(self) -> int:
+        return int((STATE / "run" / "reports.pid").read_text())
+
+    def status(self) -> tuple[int, str]:
+        done = subprocess.run(
+            ["bash", "scripts/production.sh", "status"], cwd=ROOT, capture_output=True, text=True
+        )
+        return done.returncode, done.stdout
+
+    def served_by(self, path: str) -> tuple[int, str]:
+        """(the answer's status, which process's log has its request id: "reports",
+        "gunicorn-1", ... or "" when none)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            request_id = response.headers.get("X-Request-ID", "")
+        finally:
+            connection.close()
+        time.sleep(0.5)  # the access line is written after the answer
+        for log in sorted((STATE / "log").glob("gunicorn-*.log")):
+            if request_id and request_id in log.read_text(errors="replace"):
+                return response.status, log.stem.removeprefix("gunicorn-")
+        return response.status, ""
+
     def healthz(self) -> tuple[int, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
@@ -326,6 +355,25 @@ def main() -> int:
 
         scenario("SIGKILL of a whole instance", kill_instance)
 
+        # The reports go to their own process; while it is down the instances answer them,
+        # `status` says so, and `up` brings it back keeping the instances' masters.
+        stack_checks: dict = {"before": stack.served_by(f"/reports/{SURVEY}")}
+
+        def kill_reports() -> None:
+            stack_checks["masters"] = stack.masters()
+            master = stack.reports_master()
+            for pid in [master, *children(master)]:
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(3)
+            stack_checks["down"] = stack.served_by(f"/reports/{SURVEY}")
+            stack_checks["status_down"] = stack.status()
+            stack.up()
+            stack_checks["status_up"] = stack.status()
+            stack_checks["after"] = stack.served_by(f"/reports/{SURVEY}")
+
+        scenario("SIGKILL of the reports' process", kill_reports)
+        ok &= reports_process_checks(stack, stack_checks)
+
         outage: dict = {}
 
         def restart_postgres() -> None:
@@ -369,6 +417,32 @@ def main() -> int:
             stack.down()
     print("\nresult:", "nothing lost, nothing stored twice" if ok else "FAILED")
     return 0 if ok else 1
+
+
+def reports_process_checks(stack: Stack, checks: dict) -> bool:
+    """Print and judge what ``kill_reports`` saw."""
+    down_code, down_text = checks["status_down"]
+    up_code, up_text = checks["status_up"]
+    findings = [
+        ("a report page served by the reports' process", checks["before"][1] == "reports"),
+        (
+            "while it is down, by an instance (no 502)",
+            checks["down"][0] < 500 and checks["down"][1].isdigit(),
+        ),
+        (
+            "status then exits 1 and lists it not running",
+            down_code == 1
+            and re.search(r"^reports( \d+)? \(not running\)", down_text, re.M) is not None,
+        ),
+        ("up again: status exits 0 and lists it", up_code == 0 and "\nreports " in up_text),
+        ("up again kept the instances' masters", stack.masters() == checks["masters"]),
+        ("served by the reports' process again", checks["after"][1] == "reports"),
+    ]
+    for label, good in findings:
+        print(f"{'':34s} {label}: {'yes' if good else 'NO'}")
+    if not all(good for _, good in findings):
+        print(f"{'':34s} (seen: {checks})")
+    return all(good for _, good in findings)
 
 
 def disk_full(args) -> bool:

@@ -249,9 +249,13 @@ start_nginx() {
     fi
 }
 
-wait_healthy() {  # nginx's port, then every instance's own port (the reports' too) and pid file
+# Every instance's own port (the reports' too), then nginx's, then the pid files. nginx is
+# asked last: asked while the instances still boot, it marks them failed, and the first
+# customers after `up` got 502 "no live upstreams" (nginx lets one request at a time try
+# a failed server again).
+wait_healthy() {
     local port=$1 n=$2 i target
-    for target in "$port" $(for i in $(seq 0 "$n"); do echo $((APP_PORT_BASE + i)); done); do
+    for target in $(for i in $(seq 0 "$n"); do echo $((APP_PORT_BASE + i)); done) "$port"; do
         for _ in $(seq 1 240); do
             curl -fs -o /dev/null "http://127.0.0.1:$target/healthz" && break
             sleep 0.5
@@ -328,11 +332,18 @@ cmd_up() {
 
 cmd_status() {
     [ -f "$STATE/stack.conf" ] || { say "not running (no stack started from this checkout)"; return 3; }
-    local ok=0 pidfile name pid
-    for pidfile in "$STATE/run/nginx.pid" "$STATE"/run/gunicorn-*.pid "$STATE/run/reports.pid" \
-        "$STATE/run/redis.pid"; do
-        [ -e "$pidfile" ] || continue
+    local ok=0 pidfile name pid n i expected
+    n=$(sed -n 's/^instances=//p' "$STATE/stack.conf")
+    # what `up` started: a master that exited (its pid file gone) is listed as not running
+    expected=("$STATE/run/nginx.pid")
+    for i in $(seq 1 "${n:-1}"); do expected+=("$STATE/run/gunicorn-$i.pid"); done
+    expected+=("$STATE/run/reports.pid")
+    for pidfile in "${expected[@]}" "$STATE/run/redis.pid"; do
         name=$(basename "$pidfile" .pid)
+        if [ ! -e "$pidfile" ]; then
+            [ "$name" = redis ] || { echo "$name (not running)"; ok=1; }
+            continue
+        fi
         pid=$(pid_of "$pidfile")
         if alive "$pid"; then echo "$name $pid"; else echo "$name $pid (not running)"; ok=1; fi
     done
