@@ -498,16 +498,18 @@ def timed_page(browser: Browser, query: str = "", limit: float = 300) -> tuple[f
         time.sleep(0.2)
 
 
-def gunicorn_masters() -> list[int]:
+def gunicorn_masters(reports: bool = True) -> list[int]:
+    """Each instance's master, then the reports' process's unless ``reports`` is false."""
     run = STATE / "run"
-    files = [*sorted(run.glob("gunicorn-*.pid")), *run.glob("reports.pid")]
+    files = [*sorted(run.glob("gunicorn-*.pid")), *(run.glob("reports.pid") if reports else [])]
     return [int(p.read_text()) for p in files]
 
 
 def worker_rss() -> dict[int, float]:
-    """Resident MB of each gunicorn worker of the stack."""
+    """Resident MB of each worker of the instances (where exports run; the reports'
+    process, which holds the report frames, is not one of them)."""
     found = {}
-    for master in gunicorn_masters():
+    for master in gunicorn_masters(reports=False):
         for pid in children(master):
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
