@@ -10,7 +10,7 @@ from typing import Any
 
 from questionnaires import Questionnaire, translate
 
-from . import figures
+from . import figures, notes
 from .narrative import coefficient_ci, summarise
 
 
@@ -153,6 +153,8 @@ def overview(report, q, labels: Labels, _) -> dict[str, Any]:
     for item, v in report.get("nps", {}).items():
         if "nps" in v:
             charts.append(_chart(f"nps-{item}", figures.nps_bar(v, _)))
+    if "note" in report:  # the engine's English note, in the page's language
+        report = {**report, "note": notes.translate(report["note"], _named(_))}
     sentences = summarise(report, labels.dimensions, labels.groups, labels.wave, _named(_))
     return {"charts": charts, "sentences": sentences}
 

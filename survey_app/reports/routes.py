@@ -20,7 +20,7 @@ from .. import audit
 from ..auth.policy import public, sees_personal, survey_requires
 from ..extensions import db
 from ..storage import version_numbers
-from . import bp, offline, pages
+from . import bp, notes, offline, pages
 from .services import (
     DEFAULTS,
     OPTION_NAMES,
@@ -302,6 +302,12 @@ def report_context() -> dict:
         "option_names": OPTION_NAMES,
         **pages.template_values(_),
     }
+
+
+@bp.app_template_filter("note")
+def note_filter(value: object) -> object:
+    """An analysis note in the page's language."""
+    return notes.translate(value)
 
 
 @bp.app_template_filter("exp")

@@ -461,6 +461,7 @@ LATIN = {
     "JSON",
     "json",
     "Hedges'",
+    "Heywood",  # a Heywood case
     "Holm",
     "Kruskal-Wallis",
     "McDonald's",
@@ -482,10 +483,9 @@ LATIN = {
 }
 
 
-def test_every_page_in_chinese_has_no_english_interface_text(client, seeded):
-    survey, q, manager = seeded
-    login_as(client, manager)
-    left = {}
+def english_words(client, survey) -> dict[str, list[str]]:
+    """The English words left on each report page in Chinese: {word: [pages]}."""
+    left: dict[str, list[str]] = {}
     for path in PAGES:
         html = ready(client, f"/reports/{survey.id}{path}?lang=zh").get_data(as_text=True)
         assert '<html lang="zh-CN">' in html, path
@@ -501,7 +501,35 @@ def test_every_page_in_chinese_has_no_english_interface_text(client, seeded):
         for word in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", text):
             if word not in LATIN:
                 left.setdefault(word, []).append(path)
-    assert left == {}
+    return left
+
+
+def test_every_page_in_chinese_has_no_english_interface_text(client, seeded):
+    survey, q, manager = seeded
+    login_as(client, manager)
+    assert english_words(client, survey) == {}
+
+
+@pytest.mark.parametrize("responses", [4, 15])
+def test_the_engines_notes_are_in_chinese_on_chinese_pages(
+    client, reports_app, make_survey, make_user, responses
+):
+    """4 responses: too few for a report; 15: a report whose factor analyses, CFA and
+    other figures are replaced by the engine's notes of why (English in its JSON)."""
+    survey, q = make_survey("servqual-22")
+    add_demo_responses(survey, responses, seed=3)
+    login_as(client, make_user("manager", ("default",)))
+    assert english_words(client, survey) == {}
+    overview = ready(client, f"/reports/{survey.id}?lang=zh").get_data(as_text=True)
+    methods = ready(client, f"/reports/{survey.id}/methods?lang=zh").get_data(as_text=True)
+    if responses == 4:
+        assert "答卷太少（4 份），无法生成报告：至少需要 10 份" in overview
+    else:
+        data = ready_json(client, f"/reports/{survey.id}/data.json").get_json()
+        assert data["efa"]["note"] == "too few responses (15) for a factor analysis of 22 items"
+        assert "答卷太少（15 份），不足以对 22 道题做因子分析" in methods
+        english = ready(client, f"/reports/{survey.id}/methods?lang=en").get_data(as_text=True)
+        assert data["efa"]["note"] in english  # English pages show the engine's own words
 
 
 def test_the_methods_page_says_which_responses_each_missing_method_leaves_out(client, seeded):
