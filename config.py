@@ -69,6 +69,10 @@ class Config:
     # While a report is being recomputed for newer responses, pages may show the one
     # computed for the same filters at most this many seconds ago (marked stale); 0: wait.
     REPORTS_STALE_SECONDS = float(os.environ.get("REPORTS_STALE_SECONDS") or 30)
+    # While responses keep arriving, reports read the responses as they were at most this
+    # many seconds ago (a deletion or change shows at once): at 50 responses/s every
+    # request saw new data, and each appended to the frame and computed its own report.
+    REPORTS_REFRESH_SECONDS = float(os.environ.get("REPORTS_REFRESH_SECONDS") or 10)
     # Files of exports and imports run in the background (default: instance/jobs); a
     # folder every server process can read when several serve one database.
     JOB_FOLDER = os.environ.get("JOB_FOLDER") or None
@@ -98,6 +102,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     REPORTS_DATABASE_URL = None  # a test that wants a replica names one
     REPORTS_STALE_SECONDS = 0  # a test sees each new response in the next report
+    REPORTS_REFRESH_SECONDS = 0
     SURVEY_BASE_URL = "http://survey.test"
     TRUSTED_HOSTS = None
     # Files of jobs and the reports' cache in folders of this test process (never the

@@ -198,6 +198,9 @@ class ReportService:
         self.jobs = Jobs()
         self.frames.asked = self.jobs.asked
         self.latest: dict[str, Stamp] = {}  # the newest stamp a request saw, per survey
+        # (survey, version) -> (the stamp requests read, since when: time.monotonic())
+        self.settled: dict[tuple[str, int | None], tuple[Stamp, float]] = {}
+        self._settle_lock = threading.Lock()
         self.ahead: dict[str, list] = {}  # the jobs of the filters computed ahead, per survey
         self.completions: dict[str, tuple] = {}  # survey -> (stamp, when, counts)
         # the analysis (SciPy: 2 s to import) loaded while the first frame is read, not
@@ -208,6 +211,31 @@ class ReportService:
         """Drop queued reports, wait for those running and for frame files being written."""
         self.jobs.shutdown()
         self.frames.written()
+
+    def stamp(self, survey_id: str, version: int | None = None) -> Stamp:
+        """The stamp requests read: the newest (:func:`current_stamp`), except while
+        responses keep arriving: for ``REPORTS_REFRESH_SECONDS`` after a stamp was first
+        read, a newer one that only adds responses to it is read as that stamp. Requests
+        then share the frame, the reports and the filters computed ahead, where at 50
+        responses/s each request had its own data and appended and computed it anew. A
+        deletion, a change or another version is never held back."""
+        newest = current_stamp(survey_id, version)
+        limit = float(self.app.config.get("REPORTS_REFRESH_SECONDS") or 0)
+        if limit <= 0:
+            return newest
+        now = time.monotonic()
+        with self._settle_lock:
+            settled = self.settled.get((survey_id, version))
+            if settled is not None and settled[0] == newest:
+                return newest
+            if (
+                settled is not None
+                and newest.appendable_from(settled[0])
+                and now - settled[1] < limit
+            ):
+                return settled[0]
+            self.settled[(survey_id, version)] = (newest, now)
+        return newest
 
     def key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
         return self.results.key(stamp, {"selection": selection.key, **options.describe()})
@@ -222,7 +250,7 @@ class ReportService:
     ) -> Ready | Pending:
         """The report, from the cache or computed; if that takes longer than ``wait``
         seconds, :class:`Pending` (the work goes on in the background)."""
-        stamp = stamp or current_stamp(survey.id, selection.version)
+        stamp = stamp or self.stamp(survey.id, selection.version)
         self.latest[survey.id] = stamp
         key = self.key(stamp, selection, options)
         cached = self.results.read(survey.id, key)
@@ -455,8 +483,9 @@ def report_json(
 
 
 def data_stamp(survey: Survey, selection: Selection) -> Stamp:
-    """The stamp of the responses ``selection`` reads (one query)."""
-    return current_stamp(survey.id, selection.version)
+    """The stamp of the responses ``selection`` reads (one query; see
+    :meth:`ReportService.stamp`)."""
+    return service().stamp(survey.id, selection.version)
 
 
 COMPLETION_SECONDS = 60  # how long counts of unfinished responses may be shown again
@@ -647,7 +676,7 @@ def open_text(
     """Keywords of the selected responses' open answers (and, when ``personal``, the
     answers themselves, a page of them)."""
     svc = service()
-    stamp = current_stamp(survey.id, selection.version)
+    stamp = svc.stamp(survey.id, selection.version)
     key = svc.results.key(stamp, {"keywords": selection.key})
     q = _questionnaire(survey, stamp)
     app = svc.app

@@ -202,3 +202,45 @@ def test_the_frame_file_waits_for_the_report_a_request_asked_for(app, make_surve
     reader.join(10)
     assert got == [5] and time.monotonic() - start < 5
     asked.clear()
+
+
+def test_while_responses_arrive_requests_read_one_stamp_for_a_few_seconds(
+    app, make_survey, tmp_path, monkeypatch
+):
+    """``REPORTS_REFRESH_SECONDS``: a newer stamp that only adds responses is read as the
+    one first read less than that long ago (requests share the frame and the reports);
+    after it, the newest; a deletion at once."""
+    from survey_app.reports import services
+
+    app.config.update(REPORTS_CACHE=str(tmp_path / "cache"), REPORTS_REFRESH_SECONDS=10)
+    app.extensions.pop("reports", None)
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    survey, _q = seeded(make_survey)
+    svc = services.service()
+    first = svc.stamp(survey.id)
+    assert first == current_stamp(survey.id)
+
+    record_response(survey, servqual_answers(6))
+    db.session.commit()
+    newer = current_stamp(survey.id)
+    assert newer != first
+    clock[0] += 9.5
+    assert svc.stamp(survey.id) == first  # 9.5 s after it was first read: still read
+    clock[0] += 1
+    assert svc.stamp(survey.id) == newer  # 10.5 s: the newest, read from now on
+    record_response(survey, servqual_answers(7))
+    db.session.commit()
+    clock[0] += 1
+    assert svc.stamp(survey.id) == newer
+
+    assert delete_response(survey, str(ids(survey)[0])) is not None
+    db.session.commit()
+    clock[0] += 1
+    deleted = svc.stamp(survey.id)  # a deletion is never held back
+    assert deleted == current_stamp(survey.id) and deleted.revision > newer.revision
+
+    app.config["REPORTS_REFRESH_SECONDS"] = 0  # off: always the newest
+    record_response(survey, servqual_answers(2))
+    db.session.commit()
+    assert svc.stamp(survey.id) == current_stamp(survey.id) != deleted
