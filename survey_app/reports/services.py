@@ -187,6 +187,20 @@ def responses_by_day(frame: pd.DataFrame) -> list[list]:
     return [[str(np.datetime64(first + int(d), "D")), int(counts[d])] for d in seen]
 
 
+# While no report of a settled stamp is ready yet, it is read for at most this many times
+# REPORTS_REFRESH_SECONDS (a 1M frame's first read took 17-25 s under load).
+SETTLE_LIMIT = 6
+
+
+@dataclass
+class Settled:
+    """The stamp requests read (see :meth:`ReportService.stamp`)."""
+
+    stamp: Stamp
+    read: float  # time.monotonic() when it was first read
+    ready: float | None = None  # when its first report was computed
+
+
 class ReportService:
     """The caches and background jobs of one app (see :mod:`.cache`)."""
 
@@ -198,8 +212,7 @@ class ReportService:
         self.jobs = Jobs()
         self.frames.asked = self.jobs.asked
         self.latest: dict[str, Stamp] = {}  # the newest stamp a request saw, per survey
-        # (survey, version) -> (the stamp requests read, since when: time.monotonic())
-        self.settled: dict[tuple[str, int | None], tuple[Stamp, float]] = {}
+        self.settled: dict[tuple[str, int | None], Settled] = {}  # see stamp()
         self._settle_lock = threading.Lock()
         self.ahead: dict[str, list] = {}  # the jobs of the filters computed ahead, per survey
         self.completions: dict[str, tuple] = {}  # survey -> (stamp, when, counts)
@@ -214,11 +227,12 @@ class ReportService:
 
     def stamp(self, survey_id: str, version: int | None = None) -> Stamp:
         """The stamp requests read: the newest (:func:`current_stamp`), except while
-        responses keep arriving: for ``REPORTS_REFRESH_SECONDS`` after a stamp was first
-        read, a newer one that only adds responses to it is read as that stamp. Requests
-        then share the frame, the reports and the filters computed ahead, where at 50
-        responses/s each request had its own data and appended and computed it anew. A
-        deletion, a change or another version is never held back."""
+        responses keep arriving. A stamp once read is read again, for a newer one that
+        only adds responses to it, until its first report is ready and for
+        ``REPORTS_REFRESH_SECONDS`` after (at most ``SETTLE_LIMIT`` times that in all).
+        Requests then share the frame, the reports and the filters computed ahead, where
+        at 50 responses/s each request had data of its own and appended and computed it
+        anew. A deletion, a change or another version is never held back."""
         newest = current_stamp(survey_id, version)
         limit = float(self.app.config.get("REPORTS_REFRESH_SECONDS") or 0)
         if limit <= 0:
@@ -226,16 +240,23 @@ class ReportService:
         now = time.monotonic()
         with self._settle_lock:
             settled = self.settled.get((survey_id, version))
-            if settled is not None and settled[0] == newest:
+            if settled is not None and settled.stamp == newest:
                 return newest
-            if (
-                settled is not None
-                and newest.appendable_from(settled[0])
-                and now - settled[1] < limit
-            ):
-                return settled[0]
-            self.settled[(survey_id, version)] = (newest, now)
+            if settled is not None and newest.appendable_from(settled.stamp):
+                ready = settled.ready
+                if now - settled.read < SETTLE_LIMIT * limit and (
+                    ready is None or now - ready < limit
+                ):
+                    return settled.stamp
+            self.settled[(survey_id, version)] = Settled(newest, now)
         return newest
+
+    def _report_ready(self, stamp: Stamp, version: int | None) -> None:
+        """A report of ``stamp`` is computed: the time :meth:`stamp` counts from."""
+        with self._settle_lock:
+            settled = self.settled.get((stamp.survey_id, version))
+            if settled is not None and settled.stamp == stamp and settled.ready is None:
+                settled.ready = time.monotonic()
 
     def key(self, stamp: Stamp, selection: Selection, options: Options) -> str:
         return self.results.key(stamp, {"selection": selection.key, **options.describe()})
@@ -255,6 +276,7 @@ class ReportService:
         key = self.key(stamp, selection, options)
         cached = self.results.read(survey.id, key)
         if cached is not None:
+            self._report_ready(stamp, selection.version)
             self._hold_frame(stamp)
             return Ready({**cached, **self.customers(survey, stamp, selection)})
         q = _questionnaire(survey, stamp)
@@ -431,6 +453,7 @@ class ReportService:
                 self._latest_key(stamp, selection, options),
                 {"key": key, "stamp": json.loads(stamp.text), "at": time.time()},
             )
+            self._report_ready(stamp, selection.version)
             log.info(
                 "report %s [%s] bootstrap=%s: %.2f s",
                 stamp.survey_id,

@@ -208,15 +208,17 @@ def test_while_responses_arrive_requests_read_one_stamp_for_a_few_seconds(
     app, make_survey, tmp_path, monkeypatch
 ):
     """``REPORTS_REFRESH_SECONDS``: a newer stamp that only adds responses is read as the
-    one first read less than that long ago (requests share the frame and the reports);
-    after it, the newest; a deletion at once."""
+    one read first until its first report is ready and that many seconds after (at most
+    ``SETTLE_LIMIT`` times as long in all); then the newest; a deletion at once."""
     from survey_app.reports import services
+    from survey_app.reports.services import Options, report_json
+    from survey_app.selection import Selection
 
     app.config.update(REPORTS_CACHE=str(tmp_path / "cache"), REPORTS_REFRESH_SECONDS=10)
     app.extensions.pop("reports", None)
     clock = [1000.0]
     monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
-    survey, _q = seeded(make_survey)
+    survey, q = seeded(make_survey)
     svc = services.service()
     first = svc.stamp(survey.id)
     assert first == current_stamp(survey.id)
@@ -225,20 +227,27 @@ def test_while_responses_arrive_requests_read_one_stamp_for_a_few_seconds(
     db.session.commit()
     newer = current_stamp(survey.id)
     assert newer != first
+    clock[0] += 30
+    assert svc.stamp(survey.id) == first  # no report of it yet: still read
+    everyone = Selection.from_args(q, {})
+    assert report_json(survey, everyone, Options(bootstrap=0), wait=None, stamp=first)
     clock[0] += 9.5
-    assert svc.stamp(survey.id) == first  # 9.5 s after it was first read: still read
+    assert svc.stamp(survey.id) == first  # 9.5 s after its first report: still read
     clock[0] += 1
     assert svc.stamp(survey.id) == newer  # 10.5 s: the newest, read from now on
     record_response(survey, servqual_answers(7))
     db.session.commit()
-    clock[0] += 1
-    assert svc.stamp(survey.id) == newer
+    newest = current_stamp(survey.id)
+    clock[0] += 59
+    assert svc.stamp(survey.id) == newer  # none of its reports computed: read up to 60 s
+    clock[0] += 2
+    assert svc.stamp(survey.id) == newest
 
     assert delete_response(survey, str(ids(survey)[0])) is not None
     db.session.commit()
     clock[0] += 1
     deleted = svc.stamp(survey.id)  # a deletion is never held back
-    assert deleted == current_stamp(survey.id) and deleted.revision > newer.revision
+    assert deleted == current_stamp(survey.id) and deleted.revision > newest.revision
 
     app.config["REPORTS_REFRESH_SECONDS"] = 0  # off: always the newest
     record_response(survey, servqual_answers(2))
