@@ -374,10 +374,13 @@ class ReportService:
         app = self.app
 
         def work() -> dict | None:
-            if after is not None:
+            if after is not None and not after.cancelled():
                 # the report a page waits for first: computed beside it, work that can
                 # wait (a guess, the bootstrap) takes the CPU and the GIL from it
-                # (measured at 1M: 6.6 s instead of 1.4 s)
+                # (measured at 1M: 6.6 s instead of 1.4 s). Not a guess moved to this
+                # thread (cancelled): concurrent.futures.wait returns on a cancelled
+                # future only when its pool reaches it, behind guesses that wait for
+                # this very request (up to 30 s: a stall seen under load)
                 wait_for([after])
             if prefetch or options.bootstrap:
                 self.jobs.yield_to_requests()  # and any other report a request asked for

@@ -651,3 +651,34 @@ def test_a_report_served_from_the_files_reads_the_frame_for_the_next_filter(seed
     assert isinstance(answer, Ready) and answer.report["n"] == 400  # from the file
     service().jobs.idle()
     assert service().frames.holds(current_stamp(survey.id))
+
+
+def test_a_filter_asked_while_its_guess_is_queued_does_not_wait_for_the_guesses(
+    reports_app, seeded
+):
+    """The guess of a filter still queued behind a guess that waits for the requests
+    (``yield_to_requests``, up to 30 s) is moved to the request's thread; the request's
+    report must not wait for the moved guess's turn. (It did: ``concurrent.futures.wait``
+    on a cancelled future returns only when its pool reaches it, and that pool's guess
+    waited for this very request: a 30 s stall in the production load benchmark.)"""
+    import threading
+    import time
+
+    from survey_app.reports.services import Options, Ready, service
+    from survey_app.selection import Selection
+
+    survey, q, manager = seeded
+    svc = service()
+    options = Options(bootstrap=0)
+    north = Selection.from_args(q, {"region": "north"})
+    stamp = svc.stamp(survey.id, north.version)
+    gate = threading.Event()
+    try:  # the guesses' thread busy, and the guess of region=north queued behind it
+        svc.jobs.submit("a guess that waits", lambda: gate.wait(30) and None, False, True)
+        queued = svc.jobs.submit(svc.key(stamp, north, options), lambda: None, False, True)
+        started = time.monotonic()
+        answer = svc.get(survey, north, options, wait=10, stamp=stamp)
+        assert isinstance(answer, Ready) and answer.report["n"] > 0
+        assert time.monotonic() - started < 8 and queued.cancelled()
+    finally:
+        gate.set()
