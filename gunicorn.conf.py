@@ -30,10 +30,11 @@ backlog = 2048
 
 def worker_exit(server, worker):
     """A worker on its way out (a HUP, a restart, the end of `down`) drops the reports
-    queued in its background threads instead of computing them first: after a HUP the
-    old reports' worker went on computing a round of filters ahead for 30 s, until the
-    master killed it, beside the new worker that served the pages."""
+    queued in its background threads and ends its bootstrap's process instead of
+    computing them first: after a HUP the old reports' worker went on computing a round
+    of filters ahead and a bootstrap for 30 s, until the master killed it, beside the
+    new worker that served the pages."""
     app = worker.app.wsgi()
     reports = getattr(app, "extensions", {}).get("reports")
     if reports is not None:
-        reports.shutdown()
+        reports.stop()

@@ -625,10 +625,11 @@ class Jobs:
                 if not future.cancelled():
                     future.exception()  # waits; a failure is the job's own business
 
-    def shutdown(self) -> None:
-        """Drop what is queued and wait for what runs (an app being torn down)."""
+    def shutdown(self, wait: bool = True) -> None:
+        """Drop what is queued and wait for what runs (an app being torn down), unless
+        not ``wait``."""
         for pool in (self.ahead, self.quick, self.heavy):
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def _forget(self, key: str, future: Future) -> None:
         with self._lock:

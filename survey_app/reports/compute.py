@@ -32,6 +32,21 @@ def pool() -> ProcessPoolExecutor:
         return _pool
 
 
+def stop() -> None:
+    """End the worker process now (its web process is on its way out): the bootstrap it
+    computes is dropped, and the thread waiting for it gets ``BrokenProcessPool`` at once
+    instead of keeping the exiting web process alive for up to a minute."""
+    global _pool
+    with _lock:
+        found, _pool = _pool, None
+    if found is None:
+        return
+    # (no public call ends a busy worker before Python 3.14's terminate_workers)
+    for process in list((getattr(found, "_processes", None) or {}).values()):
+        process.kill()
+    found.shutdown(wait=False, cancel_futures=True)
+
+
 def _start_worker() -> None:
     """The worker gives way to the web process (and the database): on 2 cores a
     bootstrap taking one core for a minute slowed the reports requests waited for. And

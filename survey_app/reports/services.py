@@ -225,6 +225,16 @@ class ReportService:
         self.jobs.shutdown()
         self.frames.written()
 
+    def stop(self) -> None:
+        """The process is on its way out (gunicorn's ``worker_exit``): queued reports are
+        dropped, the bootstrap's worker process ended, frame files being written finished;
+        the reports computing now finish as the process exits."""
+        from .compute import stop
+
+        self.jobs.shutdown(wait=False)
+        stop()
+        self.frames.written()
+
     def stamp(self, survey_id: str, version: int | None = None) -> Stamp:
         """The stamp requests read: the newest (:func:`current_stamp`), except while
         responses keep arriving. A stamp once read is read again, for a newer one that

@@ -4,23 +4,49 @@ from __future__ import annotations
 
 import runpy
 import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
+from survey_app.reports import compute
 from survey_app.reports.services import service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_worker_on_its_way_out_drops_its_queued_reports(app, tmp_path):
+def ended(pid: int, seconds: float = 10) -> bool:
+    """Whether process ``pid`` is gone (or a zombie) within ``seconds``."""
+    status = Path(f"/proc/{pid}/status")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if "State:\tZ" in status.read_text():
+                return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app, tmp_path):
     app.config["REPORTS_CACHE"] = str(tmp_path / "cache")
     app.extensions.pop("reports", None)
     jobs = service().jobs
     gate = threading.Event()
     running = jobs.submit("a guess running", lambda: gate.wait(10) and {"ran": 1}, False, True)
     queued = jobs.submit("a guess queued", lambda: {"ran": 2}, heavy=False, ahead=True)
+    bootstrap = compute.pool().submit(time.sleep, 60)  # the worker process, busy
+    bootstrap_process = next(iter(compute.pool()._processes.values()))
     hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     worker = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
-    threading.Timer(0.5, gate.set).start()  # the running one finishes; shutdown waits for it
+    started = time.monotonic()
     hooks["worker_exit"](None, worker)
-    assert queued.cancelled() and running.result(0) == {"ran": 1}
+    assert time.monotonic() - started < 10 and queued.cancelled()
+    with pytest.raises(BrokenProcessPool):
+        bootstrap.result(10)
+    assert ended(bootstrap_process.pid)
+    gate.set()  # a report computing when the worker exits finishes as the process exits
+    assert running.result(10) == {"ran": 1}
