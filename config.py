@@ -69,9 +69,10 @@ class Config:
     # While a report is being recomputed for newer responses, pages may show the one
     # computed for the same filters at most this many seconds ago (marked stale); 0: wait.
     REPORTS_STALE_SECONDS = float(os.environ.get("REPORTS_STALE_SECONDS") or 30)
-    # While responses keep arriving, reports read the responses as they were at most this
-    # many seconds ago (a deletion or change shows at once): at 50 responses/s every
-    # request saw new data, and each appended to the frame and computed its own report.
+    # While responses keep arriving, reports read newer data only this many seconds after
+    # the first report of the data they read (a deletion or change at once; see
+    # ReportService.stamp): at 50 responses/s every request saw new data, and each
+    # appended it to the frame and computed its own report. 0: always the newest.
     REPORTS_REFRESH_SECONDS = float(os.environ.get("REPORTS_REFRESH_SECONDS") or 10)
     # Files of exports and imports run in the background (default: instance/jobs); a
     # folder every server process can read when several serve one database.

@@ -229,10 +229,10 @@ class ReportService:
         """The process is on its way out (gunicorn's ``worker_exit``): queued reports are
         dropped, the bootstrap's worker process ended, frame files being written finished;
         the reports computing now finish as the process exits."""
-        from .compute import stop
+        from . import compute
 
         self.jobs.shutdown(wait=False)
-        stop()
+        compute.stop()
         self.frames.written()
 
     def stamp(self, survey_id: str, version: int | None = None) -> Stamp:

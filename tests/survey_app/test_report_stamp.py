@@ -279,3 +279,4 @@ def test_an_older_stamp_of_the_frame_held_is_its_rows_not_a_new_read(
     again = frames.get(older)
     pd.testing.assert_frame_equal(again[at_older.columns], at_older)  # (and the texts, held)
     assert reads == [] and frames.holds(newer)  # the newer frame is still the one held
+    assert frames.get(older) is again  # the next filter of the same round: the same rows
