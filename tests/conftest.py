@@ -10,6 +10,7 @@ import http.cookiejar
 import os
 import re
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import close_all_sessions
 from werkzeug.serving import make_server
 
@@ -62,7 +64,16 @@ def _fresh_postgres_database(base_url: str, name: str) -> str:
     """Drop and create database ``name`` on the server of ``base_url``; return its URL."""
     engine = create_engine(database_url(base_url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for attempt in range(50):
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except ProgrammingError as exc:
+                # 42501: a backend FORCE may not end for a role that is not a superuser,
+                # an autovacuum worker on the database (it ends in moments; seen once in CI)
+                if getattr(exc.orig, "sqlstate", "") != "42501" or attempt == 49:
+                    raise
+                time.sleep(0.2)
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return re.sub(r"/[^/?]*(\?|$)", f"/{name}\\1", database_url(base_url), count=1)
