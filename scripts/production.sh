@@ -173,22 +173,27 @@ start_redis() {
     export RATELIMIT_STORAGE_URI="redis://127.0.0.1:$REDIS_PORT"
 }
 
+# One gunicorn master with the checkout as working directory: run/$1.pid and run/$1.ctl,
+# log/gunicorn-$2.log, process name survey-$2, port $3, $4 worker processes; the other
+# arguments are more gunicorn options. A running master is kept (a second `up`).
+start_master() {
+    local run=$1 name=$2 port=$3 workers=$4 pidfile="$STATE/run/$1.pid"
+    shift 4
+    alive "$(pid_of "$pidfile")" && return 0
+    rm -f "$pidfile" "$STATE/run/$run.ctl"
+    WEB_CONCURRENCY=$workers BIND="127.0.0.1:$port" .venv/bin/gunicorn \
+        -c "$ROOT/gunicorn.conf.py" --chdir "$ROOT" --daemon --pid "$pidfile" \
+        --error-logfile "$STATE/log/gunicorn-$name.log" --capture-output \
+        --control-socket "$STATE/run/$run.ctl" --name "survey-$name" "$@" \
+        "survey_app:create_app()"
+}
+
 start_instances() {
-    local n=$1 cores workers i port pidfile
+    local n=$1 cores workers i pidfile
     cores=$(nproc)
     workers=${WEB_CONCURRENCY:-$(( (2 * cores + n - 1) / n ))}
     for i in $(seq 1 "$n"); do
-        port=$((APP_PORT_BASE + i))
-        pidfile="$STATE/run/gunicorn-$i.pid"
-        if alive "$(pid_of "$pidfile")"; then
-            continue  # a second `up` keeps the running master
-        fi
-        rm -f "$pidfile" "$STATE/run/gunicorn-$i.ctl"
-        WEB_CONCURRENCY=$workers BIND="127.0.0.1:$port" .venv/bin/gunicorn \
-            -c "$ROOT/gunicorn.conf.py" --chdir "$ROOT" --daemon --pid "$pidfile" \
-            --error-logfile "$STATE/log/gunicorn-$i.log" --capture-output \
-            --control-socket "$STATE/run/gunicorn-$i.ctl" \
-            --name "survey-$i" "survey_app:create_app()"
+        start_master "gunicorn-$i" "$i" $((APP_PORT_BASE + i)) "$workers"
     done
     # instances beyond N from an earlier `up` are stopped
     for pidfile in "$STATE"/run/gunicorn-*.pid; do
@@ -203,15 +208,7 @@ start_instances() {
 # one in every worker of every instance (at 1M responses: 0.5 GB and a second of CPU
 # each). nginx sends them to the instances only while this process is down.
 start_reports() {
-    local pidfile="$STATE/run/reports.pid"
-    alive "$(pid_of "$pidfile")" && return 0  # a second `up` keeps the running master
-    rm -f "$pidfile" "$STATE/run/reports.ctl"
-    WEB_CONCURRENCY=1 BIND="127.0.0.1:$APP_PORT_BASE" .venv/bin/gunicorn \
-        -c "$ROOT/gunicorn.conf.py" --chdir "$ROOT" --daemon --pid "$pidfile" \
-        --threads "$REPORT_THREADS" \
-        --error-logfile "$STATE/log/gunicorn-reports.log" --capture-output \
-        --control-socket "$STATE/run/reports.ctl" \
-        --name "survey-reports" "survey_app:create_app()"
+    start_master reports reports "$APP_PORT_BASE" 1 --threads "$REPORT_THREADS"
 }
 
 write_nginx_conf() {
