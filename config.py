@@ -60,6 +60,10 @@ class Config:
     # session cookie instead of expiring after an hour and losing that page's answers.
     WTF_CSRF_TIME_LIMIT = None
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+    # A customer's cookie is signed again when the session changes (each posted page),
+    # not on every page view as well: 30 days from the last page answered, and half the
+    # signatures of the survey path (Flask's default re-signs a permanent session always).
+    SESSION_REFRESH_EACH_REQUEST = False
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = 1024 * 1024  # a survey page is a few kB; refuse anything huge

@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from .services import (
     find_response,
     initial_preset,
     load_survey,
+    load_survey_and_response,
     new_key,
     sign_key,
     stored_answers,
@@ -92,11 +93,39 @@ def lang() -> str:
     return str(get_locale())
 
 
-def get_survey_or_404(survey_id: str) -> Survey:
-    survey = load_survey(survey_id)
+def get_survey_or_404(survey_id: str, key: str | None = None, *, lock: bool = False) -> Survey:
+    """The survey; with ``key``, the key's response is read in the same query and kept
+    for :func:`open_visit` (``g.prefetched``)."""
+    if key is None:
+        survey = load_survey(survey_id)
+    else:
+        survey, response = load_survey_and_response(survey_id, key, lock=lock)
+        g.prefetched = (key, response)
     if survey is None:
         abort(404, description=_("There is no survey with this address."))
     return survey
+
+
+def visit_key(survey_id: str, posted_key: str | None = None) -> str | None:
+    """The open-link response key :func:`open_visit` will look up first, if any."""
+    if request.args.get("t"):
+        return None
+    if posted_key is not None:
+        return unsign_key(survey_id, posted_key)
+    return next(iter(resume_keys(survey_id)), None)
+
+
+def resume_keys(survey_id: str) -> list[str]:
+    """The keys a page view may resume, in order: the resume link's, this browser's."""
+    keys = (request.args.get("r"), session.get(f"r:{survey_id}"))
+    return [key for key in keys if key and KEY_PATTERN.match(key)]
+
+
+def _response_of_key(survey: Survey, key: str, *, lock: bool = False) -> Response | None:
+    prefetched = g.pop("prefetched", None)
+    if prefetched is not None and prefetched[0] == key:
+        return prefetched[1]
+    return find_response(survey, key=key, lock=lock)
 
 
 def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
@@ -128,13 +157,12 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
         key = unsign_key(survey.id, posted_key)
         if key is None:
             return Visit(survey, None, None, new_key(), link, link_token)
-        response = find_response(survey, key=key, lock=True)
+        response = _response_of_key(survey, key, lock=True)
         return Visit(survey, None, response, key, link, link_token)
-    for key in (request.args.get("r"), session.get(f"r:{survey.id}")):
-        if key and KEY_PATTERN.match(key):
-            response = find_response(survey, key=key)
-            if response is not None:
-                return Visit(survey, None, response, response.key, link, link_token)
+    for key in resume_keys(survey.id):
+        response = _response_of_key(survey, key)
+        if response is not None:
+            return Visit(survey, None, response, response.key, link, link_token)
     return Visit(survey, None, None, new_key(), link, link_token)
 
 
@@ -178,7 +206,9 @@ def index():
 @limiter.limit("120 per minute", methods=["POST"], key_func=response_key)
 def take(survey_id: str):
     """Show a page of the survey; on POST check it, save it and move on."""
-    survey = get_survey_or_404(survey_id)
+    posted_key = request.form.get("rk", "") if request.method == "POST" else None
+    key = visit_key(survey_id, posted_key)
+    survey = get_survey_or_404(survey_id, key, lock=posted_key is not None)
     if request.method == "POST":
         return _post(survey)
     visit = open_visit(survey)
@@ -261,16 +291,18 @@ def _post(survey: Survey):
 @query_args("t", "r")
 def thanks(survey_id: str):
     """Thank the customer, saying their answers were saved only if they were."""
-    survey = get_survey_or_404(survey_id)
-    response = None
     token, key = request.args.get("t"), request.args.get("r")
+    if token or not (key and KEY_PATTERN.match(key)):
+        key = None
+    survey = get_survey_or_404(survey_id, key)
+    response = None
     if token:
         invitation = db.session.scalars(
             select(Invitation).where(Invitation.token == token, Invitation.survey_id == survey.id)
         ).first()
         response = find_response(survey, invitation=invitation) if invitation else None
-    elif key and KEY_PATTERN.match(key):
-        response = find_response(survey, key=key)
+    elif key:
+        response = _response_of_key(survey, key)
     saved = response is not None and response.complete
     return render_template(
         "surveys/thanks.html", survey=survey, q=survey.questionnaire, saved=saved

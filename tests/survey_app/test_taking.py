@@ -17,7 +17,7 @@ from survey_app.surveys.services import (
     submit_page,
 )
 
-from ..conftest import SurveyTaker, page_answers, page_of
+from ..conftest import SurveyTaker, hidden, page_answers, page_of
 
 
 def count_responses(status: str | None = None) -> int:
@@ -408,3 +408,39 @@ def test_chinese_pages_use_full_width_punctuation(client, make_survey):
             text = re.sub(r"<[^>]+>", " ", html)
             text = re.sub(r"\s+", "", text)
             assert not ascii_next_to_cjk.findall(text), (path.name, number)
+
+
+def test_a_page_view_reads_once_and_a_posted_page_reads_once_and_writes_once(
+    client, make_survey, app
+):
+    """With its key, a page view reads the survey, its version and the response in one
+    query, and a posted page reads them locked in one query and writes one UPDATE
+    (SQLite: its write lock's no-op UPDATE first). Each statement is a round trip and
+    ORM work on every one of the 15 requests of a response (benchmarks/submit.py)."""
+    from sqlalchemy import event
+
+    survey, q = make_survey("servqual-22")
+    taker = SurveyTaker(client, survey.id)
+    taker.open()
+    first = taker.submit(page_answers(q, 1, 5), follow=True)  # creates the response
+    assert first.status_code == 302
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if statement.split()[0].upper() in ("SELECT", "UPDATE", "INSERT", "DELETE"):
+            statements.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        location = taker.submit(page_answers(q, 2, 5)).headers["Location"]
+        posted = list(statements)
+        statements.clear()
+        taker.open(location)
+        viewed = list(statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    sqlite = db.engine.dialect.name == "sqlite"
+    assert posted == (["UPDATE", "SELECT", "UPDATE"] if sqlite else ["SELECT", "UPDATE"])
+    assert viewed == ["SELECT"]
+    assert hidden(taker.page_html, "page") == "3"  # the next page, from that one read
