@@ -68,8 +68,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     MAX_CONTENT_LENGTH = 1024 * 1024  # a survey page is a few kB; refuse anything huge
     # Rate limits count in this process's memory unless a shared storage is named
-    # (redis://host:6379 when several processes or machines serve one survey).
-    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "memory://"
+    # (redis://host:6379 when several processes or machines serve one survey);
+    # locked-memory:// is limits' memory:// made safe for threads (survey_app/ratelimits.py).
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or "locked-memory://"
     # While a report is being recomputed for newer responses, pages may show the one
     # computed for the same filters at most this many seconds ago (marked stale); 0: wait.
     REPORTS_STALE_SECONDS = float(os.environ.get("REPORTS_STALE_SECONDS") or 30)

@@ -9,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
+from . import ratelimits  # noqa: F401  (registers locked-memory://)
+
 
 class Base(DeclarativeBase):
     pass
