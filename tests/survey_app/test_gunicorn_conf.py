@@ -40,6 +40,11 @@ def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app,
     queued = jobs.submit("a guess queued", lambda: {"ran": 2}, heavy=False, ahead=True)
     bootstrap = compute.pool().submit(time.sleep, 60)  # the worker process, busy
     bootstrap_process = next(iter(compute.pool()._processes.values()))
+    # handed to the worker process (a call still in the pool's own queue is cancelled
+    # instead: CI once stopped the pool that early, and got CancelledError)
+    handed = time.monotonic() + 10
+    while not bootstrap.running() and time.monotonic() < handed:
+        time.sleep(0.01)
     hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     worker = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
     started = time.monotonic()
