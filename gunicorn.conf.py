@@ -28,6 +28,14 @@ graceful_timeout = 10
 backlog = 2048
 
 
+def when_ready(server):
+    """In the master, the app loaded (``preload_app``) and before the first fork: the
+    analysis imported once here is in every worker, fresh ones after a HUP included."""
+    from survey_app.reports.services import preload_analysis
+
+    preload_analysis()
+
+
 def worker_exit(server, worker):
     """A worker on its way out (a HUP, a restart, the end of `down`) drops the reports
     queued in its background threads and ends its bootstrap's process instead of

@@ -153,6 +153,9 @@ def child(args: argparse.Namespace) -> None:
             level=logging.INFO, format="%(relativeCreated)8.0f ms %(threadName)s %(message)s"
         )
     app = make_app(args.url, Path(args.cache))
+    from survey_app.reports.services import preload_analysis
+
+    preload_analysis()  # as gunicorn's master does before it forks (gunicorn.conf.py)
     client = app.test_client()
     from survey_app.auth.services import find_user
 

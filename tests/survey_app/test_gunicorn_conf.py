@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import runpy
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -55,3 +57,19 @@ def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app,
     assert ended(bootstrap_process.pid)
     gate.set()  # a report computing when the worker exits finishes as the process exits
     assert running.result(10) == {"ran": 1}
+
+
+def test_the_master_imports_the_analysis_before_it_forks_its_workers():
+    """gunicorn's ``when_ready`` runs in the master after the app is loaded and before
+    the first worker is forked: what it imports, every worker has from the start."""
+    script = (
+        "import runpy, sys\n"
+        f"hooks = runpy.run_path({str(ROOT / 'gunicorn.conf.py')!r})\n"
+        "assert 'scipy' not in sys.modules and 'analysis.report' not in sys.modules\n"
+        "hooks['when_ready'](None)\n"
+        "assert 'analysis.report' in sys.modules and 'scipy.stats' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
