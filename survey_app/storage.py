@@ -328,7 +328,10 @@ def open_texts(
     series that have any open text (reading only those: a fifth of the time of
     :func:`responses_frame` at 1M responses)."""
     chosen = series_versions(survey_id, version)
-    query = select(Response.id, Response.texts).where(
+    # each text taken out of the JSON by the database (``->>``, SQLite's json_extract):
+    # decoding every row's JSON here held the GIL for 2.2-2.6 s at 1M responses (278k
+    # with texts), beside the reports being computed; the database's strings took 0.9 s
+    query = select(Response.id, *(Response.texts[name].as_string() for name in columns)).where(
         Response.survey_id == survey_id,
         Response.status == "complete",
         Response.version_id.in_([v.id for v in chosen]),
@@ -337,10 +340,9 @@ def open_texts(
     )
     with reading(replica) as connection:
         rows = connection.execute(query).all()
-    texts = [_as_dict(row[1]) or {} for row in rows]
     data: dict[str, Any] = {"response_id": np.array([row[0] for row in rows], dtype=np.int64)}
-    for name in columns:
-        data[name] = pd.Series([t.get(name) for t in texts], dtype="string")
+    for j, name in enumerate(columns, start=1):
+        data[name] = pd.Series([row[j] for row in rows], dtype="string")
     return pd.DataFrame(data)
 
 

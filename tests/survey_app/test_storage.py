@@ -257,3 +257,32 @@ def test_pieces_come_from_one_snapshot_on_postgresql(app, make_survey):
     rest = list(pieces)
     total = len(first) + sum(len(p) for p in rest)
     assert total == (10 if db.engine.dialect.name == "postgresql" else 15)
+
+
+def test_open_texts_are_the_texts_of_a_whole_read(app, make_survey):
+    """The open texts read alone (taken out of the JSON by the database) are those a
+    whole read gives, for every response with any text: quotes, escapes, Chinese, markup
+    and a text that is only spaces kept as stored."""
+    from survey_app.storage import open_texts
+
+    survey, q = make_survey("servqual-22")
+    base = {c.name: 5 for c in q.numeric_columns if c.type.frame_dtype != "category"}
+    texts = [
+        {"COMPLAINT": 'He said "wait" \\ then left'},
+        {"SUGGESTION": "希望能提供线上查询。\n第二行"},
+        {"COMPLAINT": "<script>alert(1)</script>", "SUGGESTION": "   "},
+        {},
+    ]
+    for answers in texts:
+        record_response(survey, {**base, **answers})
+    db.session.commit()
+    whole = responses_frame(survey.id, q)
+    names = [c.name for c in q.text_columns]
+    alone = open_texts(survey.id, names)
+    with_text = whole.loc[whole[names].notna().any(axis=1), ["response_id", *names]]
+    assert len(alone) == 3
+    pd.testing.assert_frame_equal(
+        alone.reset_index(drop=True),
+        with_text.reset_index(drop=True).astype({n: "string" for n in names}),
+        check_dtype=False,
+    )
