@@ -221,13 +221,12 @@ def load_survey_and_response(
         row = db.session.execute(_SURVEY_AND_KEY, params).first()
         if row is None:
             return None, None
-        survey, version, response = row
-        return _with_current(survey, version), response
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(_BY_KEY.touch, params)  # SQLite's write lock, as one_or_none
-    row = db.session.execute(_SURVEY_AND_KEY_LOCKED, params).first()
-    if row is None:  # no response of this key yet (or no survey)
-        return load_survey(survey_id), None
+    else:
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.execute(_BY_KEY.touch, params)  # SQLite's write lock, as one_or_none
+        row = db.session.execute(_SURVEY_AND_KEY_LOCKED, params).first()
+        if row is None:  # no response of this key yet (or no survey)
+            return load_survey(survey_id), None
     survey, version, response = row
     return _with_current(survey, version), response
 
