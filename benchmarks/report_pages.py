@@ -237,8 +237,10 @@ def run_child(args, mode: str, cache: Path, expect_n: int | None = None) -> dict
         *(["--expect-n", str(expect_n)] if expect_n else []),
         *(["--verbose"] if args.verbose else []),
     ]
-    # the child's log (--verbose) and errors go to this process's stderr
-    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    # the child's log (--verbose) and errors go to this process's stderr; numpy without
+    # huge pages, as scripts/production.sh starts the app
+    env = {"NUMPY_MADVISE_HUGEPAGE": "0", **os.environ}
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True, env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

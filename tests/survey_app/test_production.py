@@ -102,3 +102,32 @@ def test_up_runs_pip_only_when_the_dependencies_change(tmp_path):
     assert pip == [] and "pyproject.toml unchanged" in out
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'b'\n", encoding="utf-8")
     assert len(up()[1]) == 2
+
+
+def test_gunicorn_masters_start_with_numpy_huge_pages_off_unless_asked(tmp_path):
+    """`start_master`, run on its own with a stand-in gunicorn that records its
+    environment: numpy's huge pages off by default (fresh large arrays waited for the
+    kernel's memory compaction), and the caller's own setting kept."""
+    source = (ROOT / "scripts" / "production.sh").read_text(encoding="utf-8")
+    start = re.search(r"^start_master\(\) \{\n.*?^\}\n", source, re.S | re.M).group(0)
+    seen = tmp_path / "seen"
+    gunicorn = tmp_path / ".venv" / "bin" / "gunicorn"
+    gunicorn.parent.mkdir(parents=True)
+    gunicorn.write_text(
+        f'#!/bin/sh\necho "$NUMPY_MADVISE_HUGEPAGE $WEB_CONCURRENCY" > {seen}\n', encoding="utf-8"
+    )
+    gunicorn.chmod(0o755)
+    (tmp_path / "state" / "run").mkdir(parents=True)
+
+    def started(env: dict[str, str]) -> str:
+        helpers = "alive() { false; }\npid_of() { true; }\n"
+        subprocess.run(
+            ["bash", "-c", f"set -euo pipefail\n{helpers}{start}start_master web 1 8101 3"],
+            cwd=tmp_path,
+            env={"PATH": os.environ["PATH"], "STATE": str(tmp_path / "state"), "ROOT": ".", **env},
+            check=True,
+        )
+        return seen.read_text().strip()
+
+    assert started({}) == "0 3"
+    assert started({"NUMPY_MADVISE_HUGEPAGE": "1"}) == "1 3"
