@@ -3,10 +3,11 @@
 ``limits``' own ``memory://`` storage checks and replaces its expiry timer without a
 lock: two threads counting at once can both find the timer stopped and start the same
 new one twice, and the request fails with ``RuntimeError: threads can only be started
-once`` (a 500). gunicorn's threaded workers met it about once per 50,000 survey posts
-in ``benchmarks/production_load.py``; it is fixed upstream (alisaifee/limits#352) but in
-no release yet (5.8.0 here). ``locked-memory://`` is the same storage with each counting
-call holding one lock; it is the default of ``RATELIMIT_STORAGE_URI``.
+once`` (a 500). gunicorn's threaded workers met it twice in a day of
+``benchmarks/production_load.py`` runs (about 46,000 survey posts in all); it is fixed
+upstream (alisaifee/limits#352) but in no release yet (5.8.0 here). ``locked-memory://``
+is the same storage with each counting call holding one lock; it is the default of
+``RATELIMIT_STORAGE_URI``.
 """
 
 from __future__ import annotations

@@ -258,6 +258,16 @@ def page_of(q: Questionnaire, slot: str, preset: frozenset[str] = frozenset()) -
     return next(p.number for p in q.pages_for(preset) if slot in {s.name for s in p.slots})
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: a zombie (dead, not yet reaped) counts as gone, and
+    so does one reaped while its /proc entry is being read."""
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+
+
 class SurveyTaker:
     """Drives the survey pages through the test client like a browser would."""
 

@@ -16,21 +16,19 @@ import pytest
 from survey_app.reports import compute
 from survey_app.reports.services import service
 
+from ..conftest import process_alive
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def ended(pid: int, seconds: float = 10) -> bool:
     """Whether process ``pid`` is gone (or a zombie) within ``seconds``."""
-    status = Path(f"/proc/{pid}/status")
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if "State:\tZ" in status.read_text():
-                return True
-        except FileNotFoundError:
-            return True
+    while process_alive(pid):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.1)
-    return False
+    return True
 
 
 def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app, tmp_path):

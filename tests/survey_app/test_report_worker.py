@@ -11,6 +11,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from ..conftest import process_alive
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PARENT = textwrap.dedent(
@@ -28,16 +30,6 @@ PARENT = textwrap.dedent(
 )
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie (dead, not yet reaped) counts as gone
-    status = Path(f"/proc/{pid}/stat")
-    return status.exists() and status.read_text().split()[2] != "Z"
-
-
 def test_the_worker_runs_below_the_web_process_and_ends_with_it():
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(ROOT)], stdout=subprocess.PIPE, text=True
@@ -45,13 +37,13 @@ def test_the_worker_runs_below_the_web_process_and_ends_with_it():
     try:
         worker, niceness = map(int, parent.stdout.readline().split())
         assert niceness >= os.nice(0) + 10
-        assert alive(worker)
+        assert process_alive(worker)
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
         deadline = time.monotonic() + 10
-        while alive(worker) and time.monotonic() < deadline:
+        while process_alive(worker) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not alive(worker), "the worker outlived its killed parent"
+        assert not process_alive(worker), "the worker outlived its killed parent"
     finally:
         parent.kill()
         parent.stdout.close()
