@@ -128,15 +128,16 @@ def _response_of_key(survey: Survey, key: str, *, lock: bool = False) -> Respons
     return find_response(survey, key=key, lock=lock)
 
 
-def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
+def open_visit(survey: Survey, *, posted: bool = False, key: str | None = None) -> Visit:
     """Find the invitation and response of this request, or abort with a clear page.
 
     The response is the one of the invitation (``?t=``), else of the signed key the
-    posted form carries, else of the resume link (``?r=``), else the one this browser
-    started. A forged or foreign form key starts a fresh response. A posted page reads
-    the response locked, for :func:`submit_page`.
+    posted form carries (``key``: unsigned by :func:`visit_key`, None when forged,
+    foreign or absent, which starts a fresh response), else of the resume link
+    (``?r=``), else the one this browser started. A posted page reads the response
+    locked, for :func:`submit_page`.
     """
-    lock = posted_key is not None
+    lock = posted
     invitation = None
     token = request.args.get("t")
     if token:
@@ -153,8 +154,7 @@ def open_visit(survey: Survey, posted_key: str | None = None) -> Visit:
         return Visit(survey, invitation, response, key, token=token)
     link_token = request.args.get("s")
     link = unsign_segments(survey.questionnaire, link_token)
-    if posted_key is not None:
-        key = unsign_key(survey.id, posted_key)
+    if posted:
         if key is None:
             return Visit(survey, None, None, new_key(), link, link_token)
         response = _response_of_key(survey, key, lock=True)
@@ -206,11 +206,11 @@ def index():
 @limiter.limit("120 per minute", methods=["POST"], key_func=response_key)
 def take(survey_id: str):
     """Show a page of the survey; on POST check it, save it and move on."""
-    posted_key = request.form.get("rk", "") if request.method == "POST" else None
-    key = visit_key(survey_id, posted_key)
-    survey = get_survey_or_404(survey_id, key, lock=posted_key is not None)
-    if request.method == "POST":
-        return _post(survey)
+    posted = request.method == "POST"
+    key = visit_key(survey_id, request.form.get("rk", "") if posted else None)
+    survey = get_survey_or_404(survey_id, key, lock=posted)
+    if posted:
+        return _post(survey, key)
     visit = open_visit(survey)
     if survey.effective_state() != "open" and not (visit.response and visit.response.test):
         return closed_page(survey)
@@ -231,10 +231,9 @@ def take(survey_id: str):
     return _render(visit, pages, number, form_values(page.slots, answers), problems, answers)
 
 
-def _post(survey: Survey):
+def _post(survey: Survey, key: str | None):
     survey_id = survey.id  # survey, response and invitation are expired once committed
-    form_key = request.form.get("rk", "")
-    visit = open_visit(survey, posted_key=form_key)
+    visit = open_visit(survey, posted=True, key=key)
     if survey.effective_state() != "open" and not (visit.response and visit.response.test):
         return closed_page(survey)
     q = visit.questionnaire
