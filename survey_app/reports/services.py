@@ -218,7 +218,7 @@ class ReportService:
         self.completions: dict[str, tuple] = {}  # survey -> (stamp, when, counts)
         # the analysis (SciPy: 2 s to import) loaded while the first frame is read, not
         # after it: a fresh process's first report took 3.7 s instead of 1.9 s
-        threading.Thread(target=_load_analysis, name="report-imports", daemon=True).start()
+        threading.Thread(target=preload_analysis, name="report-imports", daemon=True).start()
 
     def shutdown(self) -> None:
         """Drop queued reports, wait for those running and for frame files being written."""
@@ -477,17 +477,13 @@ class ReportService:
             return report
 
 
-def _load_analysis() -> None:
-    import analysis.report  # noqa: F401
-
-
 def preload_analysis() -> None:
     """Import the analysis (SciPy and the rest: about 2 s) now, in a process that is
     about to serve: gunicorn's master calls it before it forks its workers
     (``gunicorn.conf.py``), so that no worker, fresh after a HUP or a crash included,
     makes its first report wait for the import (it did: a two-segment filter asked in a
     process just started took 1.35 s, of which 1 s waiting for it)."""
-    _load_analysis()
+    import analysis.report  # noqa: F401
 
 
 def _questionnaire(survey: Survey, stamp: Stamp) -> Questionnaire:
