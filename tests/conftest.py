@@ -268,6 +268,16 @@ def process_alive(pid: int) -> bool:
         return False
 
 
+def process_ended(pid: int, seconds: float = 10) -> bool:
+    """Whether process ``pid`` is gone (or a zombie) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while process_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 class SurveyTaker:
     """Drives the survey pages through the test client like a browser would."""
 

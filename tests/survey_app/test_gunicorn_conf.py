@@ -16,19 +16,9 @@ import pytest
 from survey_app.reports import compute
 from survey_app.reports.services import service
 
-from ..conftest import process_alive
+from ..conftest import process_ended
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def ended(pid: int, seconds: float = 10) -> bool:
-    """Whether process ``pid`` is gone (or a zombie) within ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while process_alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app, tmp_path):
@@ -52,7 +42,7 @@ def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app,
     assert time.monotonic() - started < 10 and queued.cancelled()
     with pytest.raises(BrokenProcessPool):
         bootstrap.result(10)
-    assert ended(bootstrap_process.pid)
+    assert process_ended(bootstrap_process.pid)
     gate.set()  # a report computing when the worker exits finishes as the process exits
     assert running.result(10) == {"ran": 1}
 

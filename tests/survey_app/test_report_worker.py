@@ -8,10 +8,9 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
-from ..conftest import process_alive
+from ..conftest import process_alive, process_ended
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,10 +39,7 @@ def test_the_worker_runs_below_the_web_process_and_ends_with_it():
         assert process_alive(worker)
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        deadline = time.monotonic() + 10
-        while process_alive(worker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not process_alive(worker), "the worker outlived its killed parent"
+        assert process_ended(worker), "the worker outlived its killed parent"
     finally:
         parent.kill()
         parent.stdout.close()
