@@ -91,9 +91,9 @@ def watch(page, base):
 
 def drawn(page) -> int:
     page.wait_for_selector("#report-n", timeout=60_000)
-    page.wait_for_function(
-        "document.body.getAttribute('data-charts-drawn') !== null", timeout=60_000
-    )
+    # (a selector, not wait_for_function: its string predicate is polled with eval, which
+    # the pages' Content-Security-Policy refuses when the page reloads meanwhile)
+    page.wait_for_selector("body[data-charts-drawn]", state="attached", timeout=60_000)
     return int(page.get_attribute("body", "data-charts-drawn"))
 
 
@@ -264,9 +264,7 @@ def test_the_offline_file_draws_every_chart_without_any_request(report_site, new
         lambda route: route.abort() if route.request.url.startswith("http") else route.continue_(),
     )
     page.goto(out.as_uri())
-    page.wait_for_function(
-        "document.body.getAttribute('data-charts-drawn') !== null", timeout=60_000
-    )
+    page.wait_for_selector("body[data-charts-drawn]", state="attached", timeout=60_000)
     charts = int(page.get_attribute("body", "data-charts-drawn"))
     assert charts == out.read_text(encoding="utf-8").count('class="plot"') > 10
     assert page.locator(".plot .main-svg").count() >= charts
