@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .data import AnalysisError, SurveyData
 
@@ -86,6 +87,19 @@ class Pass:
     high: np.ndarray
 
 
+_controller: ThreadpoolController | None = None
+
+
+def one_blas_thread() -> AbstractContextManager:
+    """BLAS held to one thread while the context lasts (threadpoolctl's ``limit``). One
+    controller serves the process: making one scans the loaded libraries, 10 ms each
+    time, which ``threadpool_limits`` did on every call (four times a report)."""
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
+
+
 def in_shares(total: int, work: Callable[[int, int], T]) -> list[T]:
     """``work(first, last)`` on one contiguous share of the rows per core, in threads.
 
@@ -98,7 +112,7 @@ def in_shares(total: int, work: Callable[[int, int], T]) -> list[T]:
         return [work(0, total)]
     step = -(-total // workers // CHUNK_ROWS) * CHUNK_ROWS
     bounds = [(i, min(i + step, total)) for i in range(0, total, step)]
-    with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(len(bounds)) as pool:
+    with one_blas_thread(), ThreadPoolExecutor(len(bounds)) as pool:
         return list(pool.map(lambda b: work(*b), bounds))
 
 

@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from questionnaires.model import ScoredScale
 
@@ -26,7 +25,7 @@ from .drivers import ImportancePerformance, importance_performance, ipa_bootstra
 from .efa import efa
 from .gaps import gap, gap_of_scores, score_summary, zone_of_tolerance
 from .loyalty import loyalty_models, ordinal_logit
-from .moments import MomentCache
+from .moments import MomentCache, one_blas_thread
 from .options import MISSING
 from .pairwise import pairwise
 from .pls import pls
@@ -67,7 +66,7 @@ def build_report(
         raise AnalysisError(f"unknown missing-data method {method!r}; use listwise or available")
     if data.missing != method:
         data = SurveyData(data.q, data.frame, missing=method)
-    with threadpool_limits(1, user_api="blas"):
+    with one_blas_thread():
         return _build_report(
             data,
             exclude_flagged,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from questionnaires import Questionnaire
@@ -129,9 +130,9 @@ class Selection:
     # -- using ------------------------------------------------------------------------------
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rows of a responses frame (``submitted_at`` and segment columns) selected."""
-        keep = pd.Series(True, index=frame.index)
+        keep = np.ones(len(frame), dtype=bool)
         for name, values in self.segments.items():
-            keep &= frame[name].isin(sorted(values)).to_numpy()
+            keep &= _isin(frame[name], values)
         if self.since is not None or self.until is not None:
             moment = frame["submitted_at"]
             if self.since is not None:
@@ -140,7 +141,7 @@ class Selection:
                 keep &= (moment < _utc(self.until + timedelta(days=1))).fillna(False).to_numpy()
         if bool(keep.all()):
             return frame
-        return frame.loc[keep.to_numpy()].reset_index(drop=True)
+        return frame.loc[keep].reset_index(drop=True)
 
     @property
     def key(self) -> str:
@@ -168,6 +169,15 @@ def _date(value: str | None, name: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise SelectionError(f"{name}={value!r}: not a date (YYYY-MM-DD)") from None
+
+
+def _isin(column: pd.Series, values: frozenset[str]) -> np.ndarray:
+    """Whether each row's answer is one of ``values``; a categorical column (the frames of
+    reports) by its codes: a lookup per row instead of pandas' ``isin`` (0.02 s at 1M)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = column.cat.categories.isin(sorted(values))
+        return np.append(wanted, False)[column.cat.codes.to_numpy()]  # (code -1: no answer)
+    return column.isin(sorted(values)).to_numpy()
 
 
 def _utc(day: date) -> pd.Timestamp:

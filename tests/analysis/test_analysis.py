@@ -506,3 +506,25 @@ def test_the_wave_is_the_segment_declared_so_not_the_one_named_wave():
     assert "change" in segments["tier"] and "change" not in segments["period"]
     steps = segments["tier"]["change"]["satisfaction"]
     assert [(s["from"], s["to"]) for s in steps] == [("A", "B"), ("B", "C")]
+
+
+def test_blas_is_held_to_one_thread_by_one_controller_per_process(monkeypatch):
+    """The report holds BLAS to one thread; the controller that does it is made once (each
+    one scans the process's libraries: 10 ms, four times a report)."""
+    from threadpoolctl import threadpool_info
+
+    from analysis import moments
+
+    made = []
+    real = moments.ThreadpoolController
+    monkeypatch.setattr(moments, "_controller", None)
+    monkeypatch.setattr(moments, "ThreadpoolController", lambda: made.append(1) or real())
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    assert blas, "numpy has a BLAS"
+    for _ in range(3):
+        with moments.one_blas_thread():
+            inside = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+            assert inside and set(inside) == {1}
+    assert len(made) == 1
+    after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert after == [i["num_threads"] for i in blas]  # given back as it was

@@ -62,3 +62,23 @@ def test_bad_filters_say_what_is_wrong(args, words):
         Selection.from_args(Q, args)
     with pytest.raises(SelectionError, match="write it as SEGMENT=CHOICE"):
         Selection.from_cli(Q, ["tier"])
+
+
+def test_categorical_and_text_columns_select_the_same_rows():
+    """Reports' frames hold segments as categoricals (selected by their codes), exports'
+    as text: both give the same rows, unanswered ones and choices absent from the
+    column's categories included."""
+    plain = frame().astype({"tier": object, "region": object})
+    for args, expected in (
+        ([("tier", "A")], [1, 4]),
+        ([("tier", "C")], [3]),
+        ([("tier", "B"), ("tier", "C")], [2, 3]),
+        ([("region", "north")], [1, 3]),  # (row 4 has no region)
+        ([("region", "east"), ("tier", "B")], [2]),
+    ):
+        selection = Selection.from_args(Q, MultiDict(args))
+        assert selection.apply(frame())["response_id"].tolist() == expected, args
+        assert selection.apply(plain)["response_id"].tolist() == expected, args
+    narrow = frame().assign(tier=pd.Categorical(["A", "B", "B", "A"], categories=["A", "B"]))
+    only_c = Selection.from_args(Q, MultiDict([("tier", "C")]))
+    assert only_c.apply(narrow).empty  # (C is a choice, not one of this column's categories)
