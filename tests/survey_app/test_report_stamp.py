@@ -280,29 +280,44 @@ def test_while_responses_arrive_requests_read_one_stamp_for_a_few_seconds(
     first = svc.stamp(survey.id)
     assert first == current_stamp(survey.id)
 
-    record_response(survey, servqual_answers(6))
-    db.session.commit()
-    newer = current_stamp(survey.id)
-    assert newer != first
-    clock[0] += 30
+    def arrives(seconds: float) -> None:
+        """A response, then ``seconds`` later a request (which asserts on the stamp)."""
+        record_response(survey, servqual_answers(6))
+        db.session.commit()
+        clock[0] += seconds
+
+    arrives(30)
     assert svc.stamp(survey.id) == first  # no report of it yet: still read
     everyone = Selection.from_args(q, {})
     assert report_json(survey, everyone, Options(bootstrap=0), wait=None, stamp=first)
-    clock[0] += 9.5
-    assert svc.stamp(survey.id) == first  # 9.5 s after its first report: still read
-    clock[0] += 1
-    assert svc.stamp(survey.id) == newer  # 10.5 s: the newest, read from now on
-    record_response(survey, servqual_answers(7))
+    for _ in range(19):
+        arrives(0.5)
+        assert svc.stamp(survey.id) == first  # up to 9.5 s after its first report: still read
+    arrives(1)
+    newer = svc.stamp(survey.id)  # 10.5 s: the newest, read from now on
+    assert newer == current_stamp(survey.id) != first
+    for _ in range(59):
+        arrives(1)
+        assert svc.stamp(survey.id) == newer  # none of its reports computed: read up to 60 s
+    arrives(2)
+    assert svc.stamp(survey.id) == current_stamp(survey.id) != newer
+
+    # a batch: read as a stream at first, then at once when no more arrive
+    batch = svc.stamp(survey.id)
+    for _ in range(5):
+        record_response(survey, servqual_answers(3))
     db.session.commit()
+    clock[0] += 0.1
+    assert svc.stamp(survey.id) == batch  # (a stream's first responses look the same)
+    clock[0] += 0.8
+    assert svc.stamp(survey.id) == batch
+    clock[0] += 0.25  # unchanged for QUIET_SECONDS
+    assert svc.stamp(survey.id) == current_stamp(survey.id) != batch
     newest = current_stamp(survey.id)
-    clock[0] += 59
-    assert svc.stamp(survey.id) == newer  # none of its reports computed: read up to 60 s
-    clock[0] += 2
-    assert svc.stamp(survey.id) == newest
 
     assert delete_response(survey, str(ids(survey)[0])) is not None
     db.session.commit()
-    clock[0] += 1
+    clock[0] += 0.1
     deleted = svc.stamp(survey.id)  # a deletion is never held back
     assert deleted == current_stamp(survey.id) and deleted.revision > newest.revision
 
