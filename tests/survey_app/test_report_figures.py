@@ -37,6 +37,13 @@ def test_every_chart_has_titles_and_okabe_ito_colours(servqual):
         layout = fig["layout"]
         assert layout["title"]["text"], chart.id
         assert layout["xaxis"]["title"]["text"] or layout["yaxis"]["title"]["text"], chart.id
+        # an axis of numbers or dates always says what they are (and their unit); an axis
+        # of names (dimensions, groups) may go without
+        for axis in ("x", "y"):
+            values = [v for t in fig["data"] for v in (t.get(axis) or []) if v is not None]
+            dates = layout[f"{axis}axis"].get("type") == "date"
+            if dates or (values and all(isinstance(v, (int, float)) for v in values)):
+                assert layout[f"{axis}axis"]["title"]["text"], (chart.id, axis)
         for trace in fig["data"]:
             colours = trace.get("marker", {}).get("color", [])
             for colour in [colours] if isinstance(colours, str) else colours:
@@ -90,6 +97,16 @@ def test_unreliable_dimensions_are_those_under_70(servqual):
     changed["reliability"]["P_empathy"] = {**report["reliability"]["P_empathy"], "alpha": 0.61}
     assert set(pages.unreliable_dimensions(changed, q, str)) == {"empathy"}
     assert pages.unreliable_dimensions(report, q, str) == {}
+    # omega under .70 with alpha above it is as unreliable, and both reasons are named
+    omega = {**report, "reliability": dict(report["reliability"])}
+    tangibles = {**report["reliability"]["P_tangibles"], "alpha": 0.74, "omega_total": 0.66}
+    omega["reliability"]["P_tangibles"] = tangibles
+    omega["reliability"]["P_empathy"] = {**changed["reliability"]["P_empathy"], "omega_total": 0.5}
+    reasons = pages.unreliable_dimensions(omega, q, str)
+    assert reasons == {
+        "tangibles": "unreliable: omega 0.66 under .70",
+        "empathy": "unreliable: alpha 0.61, omega 0.50 under .70",
+    }
 
 
 def test_profile_keeps_each_measures_colour_and_marker(servqual):
@@ -175,6 +192,36 @@ def test_the_summary_claims_only_what_the_intervals_support(servqual):
     ]
     assert "gap" not in kinds and "no_gap" in kinds
     assert "driver" not in kinds and "no_driver" in kinds
+
+
+def test_every_summary_sentence_gives_its_number_with_its_uncertainty(servqual):
+    """Each estimate the summary states comes with its 95% interval (or, for a segment
+    difference, its effect size and corrected p) in the sentence itself; a kind of
+    sentence not listed here fails the test until its uncertainty is checked."""
+    q, report, labels = servqual
+    sentences = narrative.summarise(report, labels.dimensions, labels.groups, "wave", named)
+    for s in sentences:
+        f = s.facts
+        if s.kind == "satisfaction":
+            assert f"{f['mean']:.2f} on a scale" in s.text, s.text
+            assert f"95% CI {f['ci'][0]:.2f} to {f['ci'][1]:.2f}" in s.text, s.text
+        elif s.kind == "wave":
+            assert f"{f['ci'][0]:.2f} to {f['ci'][1]:.2f}" in s.text, s.text
+        elif s.kind == "nps":
+            assert f"is {f['nps']:.0f} (95% CI {f['ci'][0]:.0f} to {f['ci'][1]:.0f}" in s.text
+        elif s.kind == "gap":  # a shortfall, stated as a positive distance
+            assert f"{-f['gap']:.2f} points below" in s.text, s.text
+            assert f"95% CI {-f['ci'][1]:.2f} to {-f['ci'][0]:.2f}" in s.text, s.text
+        elif s.kind == "driver":
+            low, high = f["weight_ci"]
+            assert f"95% CI {low:.3f} to {high:.3f}" in s.text, s.text
+        elif s.kind == "segment":
+            assert f"Hedges' g {f['hedges']:.2f}" in s.text and "Holm-corrected p" in s.text
+        elif s.kind == "n":
+            assert str(f["n"]) in s.text
+        else:  # statements of uncertainty themselves, without an estimate
+            assert s.kind in ("driver_order", "no_gap", "no_driver"), s.kind
+    assert {s.kind for s in sentences} >= {"satisfaction", "nps", "gap", "driver", "segment"}
 
 
 # -- customers and follow-ups (the JSON of data.json's tier_pyramid and follow_ups) ----------
@@ -357,3 +404,50 @@ def test_methods_judges_cfa_fit_by_hu_and_bentler_and_flags_items_lowering_alpha
     used = {u["analysis"]: u for u in content["used"]}
     assert used["efa"]["n"] == report["efa"]["n"]
     assert used["efa"]["left_out"] == report["n_responses"] - report["efa"]["n"]
+
+
+def test_expectation_and_perception_are_drawn_with_their_intervals(servqual):
+    q, report, labels = servqual
+    measured = {d: g for d, g in report["gaps"].items() if "gap" in g}
+    fig = figures.expectation_perception(measured, labels.dimensions)
+    assert [t.name for t in fig.data] == ["Expectation", "Perception"]
+    for trace, key in zip(fig.data, ("expectation", "perception"), strict=True):
+        assert list(trace.y) == [labels.dimensions[d] for d in measured]
+        for i, g in enumerate(measured.values()):
+            low, high = g[f"{key}_ci"]
+            assert trace.x[i] == g[key]
+            assert trace.x[i] - trace.error_x.arrayminus[i] == pytest.approx(low)
+            assert trace.x[i] + trace.error_x.array[i] == pytest.approx(high)
+    assert fig.layout.xaxis.title.text == "Mean score"
+
+
+def test_responses_over_time_are_the_counts_of_each_completion_day():
+    import pandas as pd
+
+    from survey_app.reports.services import responses_by_day
+
+    moments = ["2026-03-01T23:59Z", "2026-03-01T00:00Z", "2026-03-03T12:00Z", None]
+    frame = pd.DataFrame({"submitted_at": pd.to_datetime(moments, utc=True)})
+    by_day = responses_by_day(frame)
+    assert by_day == [["2026-03-01", 2], ["2026-03-03", 1]]  # (no bar for an empty day)
+    fig = figures.responses_over_time(by_day)
+    (bars,) = fig.data
+    assert list(bars.x) == ["2026-03-01", "2026-03-03"] and list(bars.y) == [2, 1]
+    assert fig.layout.xaxis.type == "date"
+    assert fig.layout.xaxis.title.text == "Completion date (UTC)"
+    assert fig.layout.yaxis.title.text == "Responses per day"
+
+
+def test_the_satisfaction_thirds_are_shares_in_percent_with_the_mean_in_the_title(servqual):
+    q, report, labels = servqual
+    outcome = report["outcomes"]["satisfaction"]
+    fig = figures.score_thirds(outcome, "Overall satisfaction")
+    (bars,) = fig.data
+    assert list(bars.y) == pytest.approx([100 * share for share in outcome["thirds"]])
+    assert sum(bars.y) == pytest.approx(100)
+    low, high = outcome["scale"]
+    assert list(bars.x)[0] == f"Low ({low + (high - low) / 3:.1f} or less)"
+    title = fig.layout.title.text
+    assert f"mean {outcome['mean']:.2f}" in title and f"(n = {outcome['n']})" in title
+    assert f"{outcome['ci'][0]:.2f}" in title and f"{outcome['ci'][1]:.2f}" in title
+    assert fig.layout.yaxis.title.text == "Share of respondents (%)"

@@ -254,6 +254,23 @@ def test_a_filter_changes_the_n_of_every_page(client, seeded):
         assert 'value="east" checked' in html
 
 
+def test_a_date_range_changes_the_n_of_every_page(client, seeded):
+    """``from``/``to`` (completion dates in UTC, both days included) on every page."""
+    survey, q, manager = seeded
+    login_as(client, manager)
+    days = responses_frame(survey.id, metadata=True)["submitted_at"].dt.tz_convert("UTC").dt.date
+    ordered = sorted(set(days))
+    since, until = ordered[len(ordered) // 3], ordered[2 * len(ordered) // 3]
+    expected = int(((days >= since) & (days <= until)).sum())
+    assert 0 < expected < len(days)
+    for path in PAGES[:-1]:
+        url = f"/reports/{survey.id}{path}?from={since}&to={until}"
+        html = ready(client, url).get_data(as_text=True)
+        match = re.search(r'id="report-n" data-n="(\d+)"', html)
+        assert match and int(match.group(1)) == expected, path
+        assert f'name="from" value="{since}"' in html and f'name="to" value="{until}"' in html
+
+
 def test_new_responses_reach_the_report(client, seeded):
     survey, q, manager = seeded
     login_as(client, manager)
@@ -337,6 +354,80 @@ def test_open_text_keywords_for_everyone_answers_only_with_the_personal_grant(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert" not in html and "<img src=x" not in html
     assert re.search(r"<p>6 answers</p>", html)
+
+
+def pval(p: float) -> str:
+    return "&lt; .001" if p < 0.001 else f"{p:.3f}"
+
+
+def test_the_pages_tables_show_the_numbers_of_the_report(client, seeded, make_user):
+    """The satisfaction model, the segments' pairwise comparisons (effect size, Holm p),
+    the methods' reliability table and factor-analysis line, and an open answer's
+    segments and scores, as the pages show them, are the report's (data.json, itself
+    checked against the command line's) and the stored answers'."""
+    from questionnaires import translate
+
+    survey, q, manager = seeded
+    login_as(client, manager)
+    data = ready_json(client, f"/reports/{survey.id}/data.json?bootstrap=0").get_json()
+
+    html = ready(client, f"/reports/{survey.id}/satisfaction").get_data(as_text=True)
+    reg = data["regression"]
+    assert reg["coef"] and f"R² = {reg['r2']:.3f}" in html
+    for d in reg["std_beta"]:  # (the dimensions: the intercept is not a row)
+        row = f'<td class="num">{reg["coef"][d]:.3f}</td>'
+        assert row in html and f'<td class="num">{reg["se_hc3"][d]:.3f}</td>' in html, d
+        assert f'<td class="num">{reg["vif"][d]:.2f}</td>' in html, d
+
+    html = ready(client, f"/reports/{survey.id}/segments").get_data(as_text=True)
+    compared = 0
+    for tests in data["segments"].values():
+        for score, comparison in tests.items():
+            for r in comparison.get("pairwise", []) if score != "change" else []:
+                cells = (
+                    f'<td class="num">{r["hedges"]:.2f}</td><td class="num">{pval(r["p"])}</td>'
+                    f'<td class="num">{pval(r["p_holm"])}'
+                )
+                assert cells in html, (score, r)
+                compared += 1
+    assert compared >= 6
+
+    html = ready(client, f"/reports/{survey.id}/methods").get_data(as_text=True)
+    for scale, r in data["reliability"].items():
+        if "alpha" not in r:
+            continue
+        low, high = r["alpha_ci"]
+        assert f'<td class="num">{r["alpha"]:.2f}' in html, scale
+        assert f"<td>[{low:.2f}, {high:.2f}]</td>" in html, scale
+        if r.get("omega_total") is not None:
+            assert f'<td class="num">{r["omega_total"]:.2f}' in html, scale
+    efa = data["efa"]
+    assert f"KMO = {efa['kmo']:.2f}" in html
+    assert f"χ² = {efa['bartlett']['chi2']:.1f}, df = {efa['bartlett']['df']:.0f}" in html
+
+    # an open answer with the respondent's segments and scores (personal grant)
+    from survey_app.models import Response
+
+    row = db.session.scalars(
+        db.select(Response).where(Response.survey_id == survey.id, Response.status == "complete")
+    ).first()
+    row.texts = {"COMPLAINT": "the queue-ticket printer is broken"}
+    db.session.commit()
+    answers = responses_frame(survey.id).set_index("response_id").loc[row.id]
+    login_as(client, make_user("researcher", ("default",), personal=True))
+    html = ready(client, f"/reports/{survey.id}/open-text?search=queue-ticket").get_data(
+        as_text=True
+    )
+    assert "<p>1 answers</p>" in html or "<p>1 answer</p>" in html
+    cells = html.split('<table class="data texts"', 1)[1].split("</table>", 1)[0]
+    tier = next(i for i in q.items if i.id == "tier")
+    tier_title = translate(tier.text, "en")
+    choice = next(c for c in tier.choices if c.id == answers["tier"])
+    assert f"{tier_title}: {translate(choice.title, 'en')}" in unescape(cells)
+    assert f" {answers['NPS']:.2f}<br>" in cells
+    satisfaction = answers[["SAT1", "SAT2", "SAT3"]].astype(float).mean()
+    assert f" {satisfaction:.2f}<br>" in cells
+    assert "the queue-ticket printer is broken" in cells
 
 
 def test_the_survey_page_links_to_the_report(client, seeded):
