@@ -165,11 +165,18 @@ class _ResponseLookup:
         )
         return cls(plain, fresh, fresh.with_for_update(), touch)
 
+    def sqlite_lock(self, params: dict[str, Any]) -> bool:
+        """On SQLite, take the write lock that stands in for ``FOR UPDATE`` (the no-op
+        UPDATE); whether it did (False on PostgreSQL, whose reads lock themselves)."""
+        if db.session.get_bind().dialect.name != "sqlite":
+            return False
+        db.session.execute(self.touch, params)
+        return True
+
     def one_or_none(self, params: dict[str, Any], *, lock: bool = False) -> Response | None:
         if not lock:
             return db.session.scalars(self.plain, params).first()
-        if db.session.get_bind().dialect.name == "sqlite":
-            db.session.execute(self.touch, params)
+        if self.sqlite_lock(params):
             return db.session.scalars(self.fresh, params).first()
         return db.session.scalars(self.locked, params).first()
 
@@ -222,8 +229,7 @@ def load_survey_and_response(
         if row is None:
             return None, None
     else:
-        if db.session.get_bind().dialect.name == "sqlite":
-            db.session.execute(_BY_KEY.touch, params)  # SQLite's write lock, as one_or_none
+        _BY_KEY.sqlite_lock(params)
         row = db.session.execute(_SURVEY_AND_KEY_LOCKED, params).first()
         if row is None:  # no response of this key yet (or no survey)
             return load_survey(survey_id), None
