@@ -10,41 +10,59 @@ from limits.storage import MemoryStorage
 from survey_app.ratelimits import LockedMemoryStorage
 
 
-class _SlowTimer:
-    """Stands in for the storage's expiry timer: reports running, and measures how many
-    threads are between the storage's check of it and its replacement at once."""
-
-    def __init__(self) -> None:
-        self.inside = 0
-        self.most = 0
-        self.lock = threading.Lock()
-
-    def is_alive(self) -> bool:
-        with self.lock:
-            self.inside += 1
-            self.most = max(self.most, self.inside)
-        time.sleep(0.05)  # a thread switch here is what lets two threads start one timer
-        with self.lock:
-            self.inside -= 1
-        return True
+def _timers_started(storage: MemoryStorage, monkeypatch, calls: int) -> int:
+    """How many expiry timers ``calls`` counting calls start, each finding the last
+    timer ended (as a worker counting every 15 ms under load does)."""
+    started = []
+    original = threading.Timer.start
+    monkeypatch.setattr(threading.Timer, "start", lambda t: (started.append(t), original(t)))
+    for i in range(calls):
+        ended = threading.Timer(0, lambda: None)
+        ended.start()
+        ended.join()
+        storage.timer = ended
+        storage.incr(f"key{i % 3}", 60)
+    return len(started) - calls  # the stand-ins started above
 
 
-def _most_threads_checking_the_timer(storage: MemoryStorage) -> int:
-    timer = _SlowTimer()
-    storage.timer = timer
-    threads = [threading.Thread(target=storage.incr, args=(f"key{i}", 60)) for i in range(4)]
+def test_counting_starts_no_thread(monkeypatch):
+    # limits' own memory storage starts a timer thread whenever the last one ended (it
+    # lives 10 ms), and checks and replaces it without a lock: two threads could start
+    # one timer twice (RuntimeError, a 500). Ours sweeps in the counting call instead.
+    assert _timers_started(MemoryStorage(), monkeypatch, 20) == 20
+    assert _timers_started(LockedMemoryStorage(), monkeypatch, 20) == 0
+
+
+def test_expired_counts_are_swept_at_most_once_a_sweep_interval():
+    storage = LockedMemoryStorage()
+    storage.incr("old", 0.01)
+    time.sleep(0.02)
+    storage._next_sweep = 0.0  # the last sweep is long ago
+    storage.incr("new", 60)
+    assert "old" not in storage.storage and "old" not in storage.expirations
+    storage.incr("soon", 0.01)
+    time.sleep(0.02)
+    storage.incr("new", 60)  # within SWEEP_SECONDS of the last sweep: none now
+    assert "soon" in storage.storage
+    assert storage.get("soon") == 0  # and yet an expired count is never read
+    assert storage.get("new") == 2
+
+
+def test_threads_counting_at_once_lose_no_count():
+    storage = LockedMemoryStorage()
+    storage.SWEEP_SECONDS = 0  # sweep in every call, beside the others counting
+
+    def count() -> None:
+        for _ in range(500):
+            storage.incr("shared", 60)
+            storage.incr("brief", 0.001)
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return timer.most
-
-
-def test_one_thread_at_a_time_checks_and_replaces_the_expiry_timer():
-    # limits' own memory storage lets every thread in (the upstream bug: two threads find
-    # the timer stopped, and one new timer is started twice: RuntimeError, a 500)
-    assert _most_threads_checking_the_timer(MemoryStorage()) > 1
-    assert _most_threads_checking_the_timer(LockedMemoryStorage()) == 1
+    assert storage.get("shared") == 4000
 
 
 def test_the_app_counts_its_limits_in_the_locked_storage(app):
