@@ -2,23 +2,35 @@
 
     gunicorn -c gunicorn.conf.py "survey_app:create_app()"
 
-A request spends most of its time on the CPU, and the rest waiting for the database a
-few times; threaded workers (one process per core, a few threads each) overlap those
-waits and keep browsers' connections open between pages (keep-alive), which plain
-synchronous workers close after every request. Measured with benchmarks/submit.py on
-2 cores against 4 sync workers, the real path served more requests per second and
-answered sooner (see the README, "How answers are stored"). ``WEB_CONCURRENCY`` sets
-the number of processes; ``GUNICORN_CMD_ARGS="--threads 8"`` (or any option) the rest.
+Behind nginx (``BEHIND_PROXY``, as ``scripts/production.sh`` runs the instances): plain
+synchronous workers, two per core. nginx holds the browsers' connections and buffers
+every request and response, and opens a connection to gunicorn per request, so threads
+would only add their switching: measured with ``benchmarks/production_load.py`` (32
+customers through nginx, 2026-12-02, 2 cores, same minutes), 4 sync workers served the
+same requests/s as 4 workers x 4 threads (1 instance: 251-278 against 240-284; 2
+instances: 226-235 against 259-267) with half the tail (p99 165-291 ms against 340-740
+ms: a thread that got the database's answer waited for the others to hand back the
+GIL). A request that lasts longer than ``timeout`` ends its sync worker: exports and
+imports run as jobs in the background, and the reports have a threaded process of their
+own (``production.sh`` passes it ``--worker-class gthread``).
+
+Served directly (no proxy): threaded workers, one process per core with a few threads
+each, which keep browsers' connections open between pages (keep-alive); with
+``benchmarks/submit.py`` (no nginx) they served more requests per second than sync
+workers, which close the connection after every request. ``WEB_CONCURRENCY`` sets the
+number of processes; ``GUNICORN_CMD_ARGS="--threads 8"`` (or any option) the rest.
 """
 
 import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-worker_class = "gthread"
-threads = 4
-keepalive = 5  # seconds an idle browser connection stays open between pages
+_behind_proxy = os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+_cores = multiprocessing.cpu_count()
+workers = int(os.environ.get("WEB_CONCURRENCY") or (2 * _cores if _behind_proxy else _cores))
+worker_class = "sync" if _behind_proxy else "gthread"
+threads = 1 if _behind_proxy else 4
+keepalive = 5  # (threaded workers) seconds an idle browser connection stays open
 # Build the app once in the master and fork: workers start at once and share its
 # memory. Nothing connects to the database while the app is built, so no connection
 # is shared across the fork.

@@ -153,6 +153,7 @@ class Stack:
             }
             env.update(
                 DATABASE_URL=self.database_url,
+                BEHIND_PROXY="1",  # the instances' gunicorn settings (gunicorn.conf.py)
                 WEB_CONCURRENCY=str(self.workers_per_instance()),
                 BIND=f"127.0.0.1:{port}",
                 PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]),

@@ -214,7 +214,7 @@ start_instances() {
 # one in every worker of every instance (at 1M responses: 0.5 GB and a second of CPU
 # each). nginx sends them to the instances only while this process is down.
 start_reports() {
-    start_master reports reports "$APP_PORT_BASE" 1 --threads "$REPORT_THREADS"
+    start_master reports reports "$APP_PORT_BASE" 1 --worker-class gthread --threads "$REPORT_THREADS"
 }
 
 write_nginx_conf() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import subprocess
 
 import pytest
@@ -131,3 +132,51 @@ def test_gunicorn_masters_start_with_numpy_huge_pages_off_unless_asked(tmp_path)
 
     assert started({}) == "0 3"
     assert started({"NUMPY_MADVISE_HUGEPAGE": "1"}) == "1 3"
+
+
+def gunicorn_config(monkeypatch, env: dict[str, str], argv: list[str]):
+    """gunicorn's settings from ``gunicorn.conf.py`` read with ``env``, then ``argv``
+    (command-line options win, as in gunicorn)."""
+    from gunicorn.config import Config
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("BEHIND_PROXY", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cfg = Config()
+    for name, value in runpy.run_path(str(ROOT / "gunicorn.conf.py")).items():
+        if name in cfg.settings:
+            cfg.set(name, value)
+    for name, value in vars(cfg.parser().parse_args(argv)).items():
+        if value is not None and name in cfg.settings:
+            cfg.set(name, value)
+    return cfg
+
+
+def test_instances_behind_nginx_run_sync_workers_and_the_reports_process_threads(
+    monkeypatch, tmp_path
+):
+    """Behind nginx the instances' workers are synchronous, two per core (threads only
+    lengthened the tail there); the reports' process keeps its threads; served directly,
+    workers are threaded (keep-alive)."""
+    source = (ROOT / "scripts" / "production.sh").read_text(encoding="utf-8")
+    start = re.search(r"^start_reports\(\) \{\n.*?^\}\n", source, re.S | re.M).group(0)
+    assert "export BEHIND_PROXY=1" in source
+    reports_args = subprocess.run(
+        ["bash", "-c", f'start_master() {{ shift 4; echo "$@"; }}\n{start}start_reports'],
+        env={"PATH": os.environ["PATH"], "APP_PORT_BASE": "8100", "REPORT_THREADS": "8"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    instance = gunicorn_config(monkeypatch, {"BEHIND_PROXY": "1"}, [])
+    assert (instance.worker_class_str, instance.threads) == ("sync", 1)
+    assert instance.workers == 2 * os.cpu_count()
+    asked = gunicorn_config(monkeypatch, {"BEHIND_PROXY": "1", "WEB_CONCURRENCY": "3"}, [])
+    assert asked.workers == 3
+    reports = gunicorn_config(monkeypatch, {"BEHIND_PROXY": "1"}, reports_args)
+    assert (reports.worker_class_str, reports.threads) == ("gthread", 8)
+    direct = gunicorn_config(monkeypatch, {}, [])
+    assert (direct.worker_class_str, direct.threads) == ("gthread", 4)
+    assert direct.workers == os.cpu_count()
