@@ -42,10 +42,11 @@ backlog = 2048
 
 def when_ready(server):
     """In the master, the app loaded (``preload_app``) and before the first fork: the
-    analysis imported once here is in every worker, fresh ones after a HUP included."""
-    from survey_app.reports.services import preload_analysis
+    analysis, plotly and the compiled templates loaded once here are in every worker,
+    fresh ones after a HUP included (``survey_app.ops.warm_up``)."""
+    from survey_app.ops import warm_up
 
-    preload_analysis()
+    warm_up(server.app.wsgi())
 
 
 def worker_exit(server, worker):
