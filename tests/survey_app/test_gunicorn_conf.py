@@ -47,15 +47,27 @@ def test_a_worker_on_its_way_out_drops_its_queued_reports_and_its_bootstrap(app,
     assert running.result(10) == {"ran": 1}
 
 
-def test_the_master_imports_the_analysis_before_it_forks_its_workers():
+def test_the_master_warms_up_before_it_forks_its_workers(tmp_path):
     """gunicorn's ``when_ready`` runs in the master after the app is loaded and before
-    the first worker is forked: what it imports, every worker has from the start."""
+    the first worker is forked: what it imports and compiles, every worker has from the
+    start (the analysis, plotly's figure classes, every template)."""
     script = (
         "import runpy, sys\n"
+        "from types import SimpleNamespace\n"
+        "from config import TestConfig\n"
+        "from survey_app import create_app\n"
+        f"app = create_app(TestConfig, {{'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/a.db'}})\n"
         f"hooks = runpy.run_path({str(ROOT / 'gunicorn.conf.py')!r})\n"
         "assert 'scipy' not in sys.modules and 'analysis.report' not in sys.modules\n"
-        "hooks['when_ready'](None)\n"
+        "assert 'plotly.graph_objs._figure' not in sys.modules\n"
+        "assert not list(app.jinja_env.cache)\n"
+        "hooks['when_ready'](SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app)))\n"
         "assert 'analysis.report' in sys.modules and 'scipy.stats' in sys.modules\n"
+        "assert 'plotly.graph_objs._figure' in sys.modules\n"
+        "pages = app.jinja_env.list_templates(filter_func=lambda n: n.endswith('.html'))\n"
+        "assert 'surveys/page.html' in pages and 'reports/overview.html' in pages\n"
+        "missing = set(pages) - {key[1] for key in app.jinja_env.cache}\n"
+        "assert not missing, sorted(missing)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120

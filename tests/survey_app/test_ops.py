@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import runpy
-import sys
 
 from sqlalchemy import select
 
-from config import ROOT, TestConfig
+from config import TestConfig
 from survey_app import create_app
 from survey_app.extensions import db
 from survey_app.models import AuditEntry
@@ -67,25 +65,3 @@ def test_json_logs_carry_the_request_id_nginx_passes_on(other_app, capsys):
         assert request_line["level"] == "INFO" and "ms" in request_line
     finally:
         logging.getLogger().handlers.clear()
-
-
-def test_gunicorns_master_compiles_every_template_before_it_forks(app):
-    """``when_ready`` (gunicorn.conf.py) runs in the master before the first fork: the
-    workers inherit the compiled templates, plotly's figure classes and the analysis
-    instead of loading them on their first requests (a fresh worker's first report page
-    spent about a second on it)."""
-
-    class Server:  # what gunicorn passes: the app, loaded (preload_app)
-        class app:  # noqa: N801
-            @staticmethod
-            def wsgi():
-                return flask_app
-
-    flask_app = app
-    app.jinja_env.cache.clear()
-    pages = app.jinja_env.list_templates(filter_func=lambda n: n.endswith(".html"))
-    assert "surveys/page.html" in pages and "reports/overview.html" in pages
-    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["when_ready"](Server())
-    compiled = {key[1] for key in app.jinja_env.cache}
-    assert set(pages) <= compiled
-    assert "plotly.graph_objs._figure" in sys.modules and "analysis.report" in sys.modules
