@@ -32,7 +32,8 @@ can_install() { [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; }
 say() { echo "production: $*"; }
 die() { echo "production: error: $*" >&2; exit 1; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-pid_of() { [ -f "$1" ] && tr -dc '0-9' <"$1" || true; }
+# (no check first: nginx removes its pid file as it exits, between a check and the read)
+pid_of() { { tr -dc '0-9' <"$1"; } 2>/dev/null || true; }
 
 # -- installing ------------------------------------------------------------------------
 install_packages() {
