@@ -29,6 +29,13 @@ def engine_options(url: str) -> dict:
     return {"pool_pre_ping": True}
 
 
+def behind_proxy() -> bool:
+    """``BEHIND_PROXY``: served behind nginx (``scripts/production.sh`` sets it). The app
+    then trusts ``X-Forwarded-*`` from that one proxy (``survey_app.ops``), and
+    ``gunicorn.conf.py`` runs sync workers."""
+    return os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+
+
 def _hosts(value: str | None) -> list[str] | None:
     hosts = [h.strip() for h in (value or "").split(",") if h.strip()]
     return hosts or None
@@ -85,8 +92,7 @@ class Config:
     JOBS_SYNC = False  # True: jobs run inside the request that starts them
     # Uploads of response files (CSV, XLSX) for import
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES") or 200 * 1024 * 1024)
-    # Behind nginx: trust X-Forwarded-* from that one proxy (survey_app.ops).
-    BEHIND_PROXY = os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+    BEHIND_PROXY = behind_proxy()  # trust X-Forwarded-* from nginx (survey_app.ops)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")  # "json": one JSON object per line
     # Mail (invitations, reminders, follow-up notices, password reset links): off unless
     # MAIL_SERVER is set. Plain SMTP without login or TLS unless configured.

@@ -24,8 +24,10 @@ number of processes; ``GUNICORN_CMD_ARGS="--threads 8"`` (or any option) the res
 import multiprocessing
 import os
 
+from config import behind_proxy
+
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-_behind_proxy = os.environ.get("BEHIND_PROXY", "") not in ("", "0", "false")
+_behind_proxy = behind_proxy()
 _cores = multiprocessing.cpu_count()
 workers = int(os.environ.get("WEB_CONCURRENCY") or (2 * _cores if _behind_proxy else _cores))
 worker_class = "sync" if _behind_proxy else "gthread"
