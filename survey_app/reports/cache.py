@@ -379,17 +379,6 @@ class FrameCache:
         return frame, False
 
 
-def _with_text_columns(frame: pd.DataFrame, stamp: Stamp, texts: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the columns of ``texts`` (rows in the frame's order), in the
-    columns' order of a whole read."""
-    q = series_versions(stamp.survey_id, stamp.version_number)[-1].questionnaire
-    out = frame.copy(deep=False)
-    for name in (c.name for c in q.text_columns):
-        out[name] = pd.array(texts[name].to_numpy(), dtype="string")
-    order = [c.name for c in q.columns]
-    return out[[c for c in out.columns if c not in order] + order]
-
-
 def _with_texts_from_database(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame:
     """``frame`` (read without the open texts) with them, matched by id, in the columns'
     order of a whole read."""
@@ -401,7 +390,11 @@ def _with_texts_from_database(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame
     log.info(
         "report frame %s: open texts added in %.2f s", stamp.survey_id, time.perf_counter() - start
     )
-    return _with_text_columns(frame, stamp, texts)
+    out = frame.copy(deep=False)
+    for name in names:
+        out[name] = pd.array(texts[name].to_numpy(), dtype="string")
+    order = [c.name for c in q.columns]
+    return out[[c for c in out.columns if c not in order] + order]
 
 
 def at_stamp(frame: pd.DataFrame, stamp: Stamp) -> pd.DataFrame:
