@@ -24,3 +24,4 @@ login_manager = LoginManager()
 # Memory storage by default (per process); production names a shared one (Redis) in
 # RATELIMIT_STORAGE_URI. Limits apply only where a view declares one.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter.request_filter(ratelimits.reads_are_not_limited)

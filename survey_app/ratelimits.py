@@ -25,6 +25,7 @@ import threading
 import time
 from typing import Any
 
+from flask import request
 from limits.storage import MemoryStorage
 
 
@@ -62,3 +63,14 @@ class LockedMemoryStorage(MemoryStorage):
     def acquire_sliding_window_entry(self, *args: Any, **kwargs: Any) -> bool:
         with self._counting:
             return super().acquire_sliding_window_entry(*args, **kwargs)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def reads_are_not_limited() -> bool:
+    """Flask-Limiter's request filter: a GET, HEAD or OPTIONS request is exempt before
+    Flask-Limiter resolves any limit. Every limit the service declares counts posts
+    (``tests/test_ratelimits.py`` checks that), and resolving the limits of a route on
+    every page view cost about 7% of a survey page's CPU time."""
+    return request.method in SAFE_METHODS

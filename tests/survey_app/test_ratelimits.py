@@ -9,6 +9,8 @@ from limits.storage import MemoryStorage
 
 from survey_app.ratelimits import LockedMemoryStorage
 
+from ..conftest import sign_in
+
 
 def _timers_started(storage: MemoryStorage, monkeypatch, calls: int) -> int:
     """How many expiry timers ``calls`` counting calls start, each finding the last
@@ -72,3 +74,43 @@ def test_the_app_counts_its_limits_in_the_locked_storage(app):
     assert app.config["RATELIMIT_STORAGE_URI"].startswith(("locked-memory://", "redis://"))
     if app.config["RATELIMIT_STORAGE_URI"].startswith("locked-memory://"):
         assert isinstance(limiter.storage, LockedMemoryStorage)
+
+
+def test_every_declared_limit_counts_writes_only(app):
+    # ``reads_are_not_limited`` exempts GET, HEAD and OPTIONS before Flask-Limiter
+    # resolves any limit: right only while no limit the service declares counts reads.
+    from flask_limiter.util import get_qualified_name
+
+    from survey_app.extensions import limiter
+
+    manager = limiter.limit_manager
+    assert not manager._application_limits and not manager._default_limits
+    assert not manager._blueprint_limits
+    methods: dict[str, set[str]] = {}
+    for rule in app.url_map.iter_rules():
+        name = get_qualified_name(app.view_functions[rule.endpoint])
+        methods.setdefault(name, set()).update(rule.methods - {"OPTIONS"})
+    assert "survey_app.surveys.routes.take.take" in manager._decorated_limits
+    for name, limits in manager._decorated_limits.items():
+        for limit in limits:
+            counted = {m.upper() for m in limit.methods} if limit.methods else methods[name]
+            assert not counted & {"GET", "HEAD"}, f"{name} limits reads: {limit}"
+
+
+def test_reads_skip_the_limits_and_writes_are_counted(app, client, monkeypatch):
+    # Resolving a route's limits on every page view cost about 7% of a survey page's CPU
+    # time; a read now skips it (and the decorated limits are of posts only, above).
+    from survey_app.extensions import limiter
+
+    resolved, counted = [], []
+    resolve, hit = limiter.limit_manager.resolve_limits, limiter.limiter.hit
+    monkeypatch.setattr(
+        limiter.limit_manager, "resolve_limits", lambda *a: resolved.append(a) or resolve(*a)
+    )
+    monkeypatch.setattr(limiter.limiter, "hit", lambda *a, **k: counted.append(a) or hit(*a, **k))
+    assert client.get("/").status_code == 200
+    assert client.head("/").status_code == 200
+    assert client.get("/login").status_code == 200
+    assert resolved == [] and counted == []
+    assert sign_in(client, "nobody@example.com", "wrong").status_code == 200
+    assert resolved and len(counted) == 2  # by address and by email
