@@ -12,6 +12,7 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, SecurityError
 
 from .extensions import db
+from .transactions import end_read_only
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ def register(app: Flask) -> None:
         """Runs before Flask-SQLAlchemy's own clean-up (teardowns run in reverse), which
         would raise out of the request if the database went away after the view."""
         try:
+            if error is None:
+                end_read_only(db.session())  # keeps psycopg's prepared statements
             db.session.remove()
         except Exception:  # noqa: BLE001
             log.warning("closing the session failed: the connection is invalidated")
