@@ -22,6 +22,11 @@ Starts ``scripts/production.sh up`` from this checkout (PostgreSQL on 5433, ngin
     python benchmarks/production_load.py                       # 1 and 2 instances, then 1M
     python benchmarks/production_load.py --replica --instances 2
     python benchmarks/production_load.py --skip-large --rounds 3
+    python benchmarks/production_load.py --skip-large --instances 1 --skeleton
+
+``--skeleton`` adds a third side to each round of part 1: the same client taking servqual-22
+from ``benchmarks/skeleton.py``, a textbook Flask + Flask-WTF form (WTForms widgets and
+validation, session, CSRF, one read and one write per page) behind the same nginx.
 
 Needs root (or password-less sudo) the first time, for the Debian packages.
 """
@@ -52,6 +57,7 @@ STATE = ROOT / "instance" / "production"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
+import skeleton  # noqa: E402
 from submit import (  # noqa: E402
     CLIENT,
     ceiling_form,
@@ -79,7 +85,7 @@ class Stack:
     def __init__(self, port: int, replica: bool) -> None:
         self.port, self.replica = port, replica
         self.instances = 0
-        self.ceilings: list[subprocess.Popen] = []
+        self.bench: dict[str, list[subprocess.Popen]] = {}  # name -> gunicorn masters
 
     def up(self, instances: int) -> None:
         env = {
@@ -98,7 +104,7 @@ class Stack:
         self.replica_url = f"postgresql://survey:{password}@127.0.0.1:5434/survey"
 
     def down(self) -> None:
-        self.stop_ceiling()
+        self.stop_bench()
         subprocess.run(["bash", "scripts/production.sh", "down"], cwd=ROOT, check=False)
 
     def flask(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
@@ -131,77 +137,90 @@ class Stack:
         subprocess.run(["nginx", "-c", conf, "-p", str(STATE), "-s", "reload"], check=True)
         time.sleep(1.5)  # old workers finish, new ones take the new configuration
 
-    # the ceiling behind the same nginx
-    def start_ceiling(self) -> None:
+    # the ceiling (and the skeleton) behind the same nginx
+    def start_bench(self, skeleton: bool = False) -> None:
+        """The bare insert of ``benchmarks/ceiling.py`` at ``CEILING_PATH`` and, with
+        ``skeleton``, the textbook form of ``benchmarks/skeleton.py`` under its prefix:
+        each served by as many gunicorn masters as the service, with its settings."""
         import ceiling
+        import skeleton as textbook
 
         from survey_app import create_app  # noqa: F401  (the app's engine options)
 
-        bare = ceiling.create_app(
-            self.database_url.replace("postgresql://", "postgresql+psycopg://")
-        )
-        with bare.app_context():
-            ceiling.db.create_all()
-            ceiling.db.engine.dispose()
-        ports = []
-        for _ in range(self.instances):
-            port = free_port()
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if k not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TRUSTED_HOSTS")
-            }
-            env.update(
-                DATABASE_URL=self.database_url,
-                BEHIND_PROXY="1",  # the instances' gunicorn settings (gunicorn.conf.py)
-                WEB_CONCURRENCY=str(self.workers_per_instance()),
-                BIND=f"127.0.0.1:{port}",
-                PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]),
-            )
-            log = open(STATE / "log" / f"ceiling-{port}.log", "w")  # noqa: SIM115
-            self.ceilings.append(
-                subprocess.Popen(
-                    [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-                    + ["--no-control-socket", "ceiling:create_app()"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=log,
-                    start_new_session=True,
-                )
-            )
-            ports.append(port)
+        url = self.database_url.replace("postgresql://", "postgresql+psycopg://")
+        apps = [("ceiling", ceiling, f"location = {CEILING_PATH}", "/insert")]
+        if skeleton:
+            apps.append(("skeleton", textbook, f"location {textbook.PREFIX}/", ""))
         extra = STATE / "nginx.d"
         extra.mkdir(exist_ok=True)
-        servers = "".join(f"    server 127.0.0.1:{p};\n" for p in ports)
-        (extra / "http-bench-ceiling.conf").write_text(f"upstream bench_ceiling {{\n{servers}}}\n")
-        (extra / "server-bench-ceiling.conf").write_text(
-            f"location = {CEILING_PATH} {{\n"
-            "    proxy_pass http://bench_ceiling/insert;\n"
-            "    proxy_set_header Host $host;\n"
-            "    proxy_set_header X-Forwarded-For $remote_addr;\n"
-            "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-            "    proxy_set_header X-Request-ID $request_id;\n"
-            "}\n"
-        )
+        for name, module, location, target in apps:
+            bare = module.create_app(url)
+            with bare.app_context():
+                module.db.create_all()
+                module.db.engine.dispose()
+            ports = [self._start_bench_master(name) for _ in range(self.instances)]
+            servers = "".join(f"    server 127.0.0.1:{p};\n" for p in ports)
+            (extra / f"http-bench-{name}.conf").write_text(
+                f"upstream bench_{name} {{\n{servers}}}\n"
+            )
+            (extra / f"server-bench-{name}.conf").write_text(
+                f"{location} {{\n"
+                f"    proxy_pass http://bench_{name}{target};\n"
+                "    proxy_set_header Host $host;\n"
+                "    proxy_set_header X-Forwarded-For $remote_addr;\n"
+                "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+                "    proxy_set_header X-Request-ID $request_id;\n"
+                "}\n"
+            )
         self.reload_nginx()
-        body = urlencode({"q_x": "5"})
-        for _ in range(200):
-            try:
-                status = self.request("POST", CEILING_PATH, body)[0]
-                if status == 204:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the ceiling did not answer through nginx")
+        checks = [("POST", CEILING_PATH, urlencode({"q_x": "5"}), 204)]
+        if skeleton:
+            checks.append(("GET", f"{textbook.PREFIX}/s", None, 200))
+        for method, path, body, expected in checks:
+            for _ in range(200):
+                try:
+                    if self.request(method, path, body)[0] == expected:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"{path} did not answer through nginx")
 
-    def stop_ceiling(self) -> None:
-        for name in ("http-bench-ceiling.conf", "server-bench-ceiling.conf"):
-            (STATE / "nginx.d" / name).unlink(missing_ok=True)
-        if self.ceilings and (STATE / "run" / "nginx.pid").exists():
+    def _start_bench_master(self, name: str) -> int:
+        port = free_port()
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TRUSTED_HOSTS")
+        }
+        env.update(
+            DATABASE_URL=self.database_url,
+            BEHIND_PROXY="1",  # the instances' gunicorn settings (gunicorn.conf.py)
+            WEB_CONCURRENCY=str(self.workers_per_instance()),
+            BIND=f"127.0.0.1:{port}",
+            PYTHONPATH=os.pathsep.join([str(ROOT), str(BENCH)]),
+        )
+        log = open(STATE / "log" / f"{name}-{port}.log", "w")  # noqa: SIM115
+        self.bench.setdefault(name, []).append(
+            subprocess.Popen(
+                [str(ROOT / ".venv/bin/gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+                + ["--no-control-socket", f"{name}:create_app()"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        )
+        return port
+
+    def stop_bench(self) -> None:
+        for path in (STATE / "nginx.d").glob("*-bench-*.conf"):
+            path.unlink(missing_ok=True)
+        if self.bench and (STATE / "run" / "nginx.pid").exists():
             self.reload_nginx()
-        for process in self.ceilings:
+        for process in (p for masters in self.bench.values() for p in masters):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -209,7 +228,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-        self.ceilings = []
+        self.bench = {}
 
     def request(self, method: str, path: str, body: str | None = None, headers=None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -272,7 +291,7 @@ def measure(stack: Stack, kind: str, round_: int, args, settings: dict) -> Run:
         "duration": args.seconds,
         "maxRequests": args.max_requests,
     }
-    app_pids = stack.masters() if kind == "real" else [p.pid for p in stack.ceilings]
+    app_pids = stack.masters() if kind == "real" else [p.pid for p in stack.bench[kind]]
     busy0, total0 = machine_busy()
     app0, nginx0, pg0 = tree_cpu(app_pids), tree_cpu([stack.nginx()]), postgres_cpu()
     done = subprocess.run(
@@ -308,14 +327,17 @@ def submissions(stack: Stack, args) -> list[Run]:
         "pages": [urlencode(form) for form in page_forms(q)],
     }
     bare = {"mode": "ceiling", "path": CEILING_PATH, "body": urlencode(ceiling_form(q))}
+    textbook = {**real, "path": f"{skeleton.PREFIX}/s"}
     runs = []
-    stack.start_ceiling()
+    stack.start_bench(skeleton=args.skeleton)
     try:
         for n in range(1, args.rounds + 1):
             runs.append(measure(stack, "real", n, args, real))
+            if args.skeleton:
+                runs.append(measure(stack, "skeleton", n, args, textbook))
             runs.append(measure(stack, "ceiling", n, args, bare))
     finally:
-        stack.stop_ceiling()
+        stack.stop_bench()
     return runs
 
 
@@ -326,7 +348,7 @@ def print_submissions(runs: list[Run], args) -> None:
         f"(about 2 per core shared by the instances); {os.cpu_count()} cores"
     )
     head = (
-        f"{'instances':>9s}  {'':9s} {'responses/s':>11s} {'requests/s':>10s} {'p50 ms':>7s} "
+        f"{'instances':>9s}  {'':10s}{'responses/s':>11s} {'requests/s':>10s} {'p50 ms':>7s} "
         f"{'p95 ms':>7s} {'p99 ms':>7s} {'errors':>6s}  {'ratio':>5s}  load avg"
     )
     print(head)
@@ -337,18 +359,28 @@ def print_submissions(runs: list[Run], args) -> None:
         for r in mine:
             ratio = (
                 f"{r.rps / ceilings[r.round].rps:5.2f}"
-                if r.kind == "real" and r.round in ceilings
+                if r.kind != "ceiling" and r.round in ceilings
                 else ""
             )
-            shown = f"{r.completes:11.1f}" if r.kind == "real" else f"{'':11s}"
+            shown = f"{r.completes:11.1f}" if r.kind != "ceiling" else f"{'':11s}"
             lat = {k: v if v is not None else float("nan") for k, v in r.client["all"].items()}
             print(
-                f"{n:9d}  {r.kind + ' ' + str(r.round):9s} {shown} {r.rps:10.0f} "
+                f"{n:9d}  {r.kind + ' ' + str(r.round):10s}{shown} {r.rps:10.0f} "
                 f"{lat['p50']:7.1f} {lat['p95']:7.1f} {lat['p99']:7.1f} "
                 f"{r.client['errors']:6d}  {ratio:>5s}  {r.load}"
             )
-        reals = [r for r in mine if r.kind == "real"]
         ceils = [r for r in mine if r.kind == "ceiling"]
+        textbook = [r for r in mine if r.kind == "skeleton"]
+        if textbook and ceils:
+            ratio = statistics.median(r.rps for r in textbook) / statistics.median(
+                r.rps for r in ceils
+            )
+            p99 = statistics.median(r.client["all"]["p99"] for r in textbook)
+            print(
+                f"{n:9d}  median: skeleton (textbook Flask-WTF form) / ceiling {ratio:.2f}, "
+                f"p99 {p99:.0f} ms"
+            )
+        reals = [r for r in mine if r.kind == "real"]
         if reals and ceils:
             ratio = statistics.median(r.rps for r in reals) / statistics.median(
                 r.rps for r in ceils
@@ -371,7 +403,7 @@ def print_submissions(runs: list[Run], args) -> None:
             f"{k} {v / max(r.client['allRequests'], 1) * 1e3:.2f}" for k, v in r.cpu.items()
         )
         print(
-            f"  {r.instances} inst. {r.kind:7s} {r.round}: {shares}  other {other:4.0%}  "
+            f"  {r.instances} inst. {r.kind:8s} {r.round}: {shares}  other {other:4.0%}  "
             f"idle {1 - busy / total:4.0%}  | ms/request: {per}"
         )
     for r in runs:
@@ -751,6 +783,11 @@ def main() -> int:
     )
     parser.add_argument("--skip-submissions", action="store_true")
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument(
+        "--skeleton",
+        action="store_true",
+        help="also measure benchmarks/skeleton.py (a textbook Flask-WTF form) each round",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the stack running")
     parser.add_argument("--node", default=shutil.which("node") or "node")
     args = parser.parse_args()
