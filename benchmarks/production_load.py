@@ -63,6 +63,7 @@ from submit import (  # noqa: E402
     ceiling_form,
     children,
     free_port,
+    gunicorn_environment,
     machine_busy,
     page_forms,
     process_cpu,
@@ -189,12 +190,7 @@ class Stack:
 
     def _start_bench_master(self, name: str) -> int:
         port = free_port()
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "TRUSTED_HOSTS")
-        }
-        env.update(
+        env = gunicorn_environment(
             DATABASE_URL=self.database_url,
             BEHIND_PROXY="1",  # the instances' gunicorn settings (gunicorn.conf.py)
             WEB_CONCURRENCY=str(self.workers_per_instance()),

@@ -146,6 +146,19 @@ class Server:
         return [] if first is None else lines[first : first + 40]
 
 
+def gunicorn_environment(**settings: str) -> dict[str, str]:
+    """This process's environment for a benchmark's gunicorn, with ``settings``: without
+    the worker settings and trusted hosts a shell may have exported for the service, which
+    would override the benchmark's own."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("TRUSTED_HOSTS", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
+    }
+    env.update(settings)
+    return env
+
+
 @contextmanager
 def gunicorn(
     app: str, url: str, args: argparse.Namespace, log: Path, root: Path = ROOT
@@ -153,12 +166,7 @@ def gunicorn(
     """Serve ``app`` of the checkout at ``root`` with this checkout's gunicorn settings;
     stop it (and only it) after."""
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("TRUSTED_HOSTS", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
-    }
-    env.update(
+    env = gunicorn_environment(
         DATABASE_URL=url,
         SECRET_KEY=SECRET_KEY,
         SURVEY_BASE_URL=f"http://127.0.0.1:{port}",
