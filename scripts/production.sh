@@ -11,6 +11,7 @@
 #   bash scripts/production.sh down                            # stop what `up` started
 #   bash scripts/production.sh backup FILE                     # pg_dump, custom format
 #   bash scripts/production.sh restore FILE                    # into an empty database
+#   bash scripts/production.sh flask COMMAND ...               # the app's CLI on the stack
 #
 # Everything this checkout starts lives in instance/production/ (configuration, pids,
 # logs, the local cluster's data). Settings come from the environment (README table).
@@ -227,9 +228,11 @@ write_nginx_conf() {
     local reports="        server 127.0.0.1:$APP_PORT_BASE max_fails=1 fail_timeout=2s;"$'\n'"$backups"
     plotly_js=$(.venv/bin/python -c 'import plotly, pathlib; p = pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js"; print(p if p.exists() else "")')
     if [ -n "$plotly_js" ]; then
-        plotly_block="        location = /static/vendor/plotly.min.js {
+        # the URL the report pages ask for (the app serves it too, without nginx); the
+        # pages add ?v=<plotly version>, so a new plotly is fetched anew
+        plotly_block="        location = /reports/assets/plotly.min.js {
             alias $plotly_js;
-            expires 30d;
+            expires 365d;
         }"
     fi
     STATE="$STATE" ROOT="$ROOT" LISTEN="$port" UPSTREAMS="$upstreams" REPORTS="$reports" \
@@ -303,7 +306,11 @@ cmd_up() {
     chmod 755 "$STATE" "$STATE/run"
     local packages=(nginx curl)
     [ -z "${DATABASE_URL:-}" ] && packages+=(postgresql)
-    [ "$n" -gt 1 ] && packages+=(redis-server)
+    # Redis of its own for N > 1, unless RATELIMIT_STORAGE_URI names a shared one (the
+    # machines of a scale-out count in one Redis)
+    local own_redis=0
+    [ "$n" -gt 1 ] && [ -z "${RATELIMIT_STORAGE_URI:-}" ] && own_redis=1
+    [ "$own_redis" -eq 1 ] && packages+=(redis-server)
     install_packages "${packages[@]}"
     install_python
     # instances read the replica's URL when they start: a change restarts them
@@ -320,10 +327,11 @@ cmd_up() {
     else
         echo "external" >"$STATE/postgres.mode"
     fi
-    if [ "$n" -gt 1 ]; then start_redis; fi
+    if [ "$own_redis" -eq 1 ]; then start_redis; fi
     export SURVEY_BASE_URL=${SURVEY_BASE_URL:-http://127.0.0.1:$port}
     export BEHIND_PROXY=1 LOG_FORMAT=${LOG_FORMAT:-json}
     .venv/bin/flask --app survey_app init-db >/dev/null
+    load_first_questionnaires
     start_instances "$n"
     start_reports
     write_nginx_conf "$n" "$port"
@@ -332,6 +340,24 @@ cmd_up() {
     wait_healthy "$port" "$n"
     say "serving on $SURVEY_BASE_URL ($n instance(s) and the reports' process); logs in $STATE/log"
     cmd_status
+}
+
+# The first up, on a database without any survey, loads the shipped questionnaires, so that
+# a new machine serves a survey at once; SURVEY_QUESTIONNAIRES names other files (a glob
+# or a list; empty: none). Later ups load nothing: `flask load-questionnaire` does that.
+load_first_questionnaires() {
+    [ -n "$(.venv/bin/flask --app survey_app surveys)" ] && return 0
+    local files
+    # shellcheck disable=SC2206  # the setting is a glob or a list of paths
+    files=(${SURVEY_QUESTIONNAIRES-questionnaires/*.yaml})
+    [ ${#files[@]} -eq 0 ] && return 0
+    .venv/bin/flask --app survey_app load-questionnaire "${files[@]}" \
+        >/dev/null 2>>"$STATE/log/questionnaires.log" \
+        || die "loading ${files[*]} failed (see $STATE/log/questionnaires.log)"
+    local id
+    for id in $(.venv/bin/flask --app survey_app surveys | cut -f1); do
+        say "survey: $SURVEY_BASE_URL/s/$id"
+    done
 }
 
 cmd_status() {
@@ -388,6 +414,21 @@ database_url() {
     echo "postgresql://survey:$(cat "$STATE/db_password")@127.0.0.1:$PG_PORT/survey"
 }
 
+# The app's command line against the stack's database and settings, e.g.
+#   bash scripts/production.sh flask load-questionnaire questionnaires/airport.yaml
+cmd_flask() {
+    [ -f "$STATE/postgres.mode" ] || die "no stack started from this checkout (run up first)"
+    if [ "$(cat "$STATE/postgres.mode")" = local ]; then
+        DATABASE_URL="postgresql://survey:$(cat "$STATE/db_password")@127.0.0.1:$PG_PORT/survey"
+        export DATABASE_URL
+    fi
+    [ -n "${DATABASE_URL:-}" ] || die "the stack uses an external database: set DATABASE_URL"
+    local port
+    port=$(sed -n 's/^port=//p' "$STATE/stack.conf" 2>/dev/null || true)
+    export SURVEY_BASE_URL=${SURVEY_BASE_URL:-http://127.0.0.1:${port:-8000}}
+    exec .venv/bin/flask --app survey_app "$@"
+}
+
 cmd_backup() {
     [ $# -eq 1 ] || die "backup FILE"
     local bin
@@ -416,5 +457,6 @@ case "$command" in
     status) [ $# -eq 0 ] || die "status takes no arguments"; cmd_status ;;
     backup) cmd_backup "$@" ;;
     restore) cmd_restore "$@" ;;
-    *) die "usage: production.sh up [--instances N] [--port P] [--replica] | down | status | backup FILE | restore FILE" ;;
+    flask) cmd_flask "$@" ;;
+    *) die "usage: production.sh up [--instances N] [--port P] [--replica] | down | status | backup FILE | restore FILE | flask COMMAND..." ;;
 esac
