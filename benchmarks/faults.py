@@ -44,10 +44,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stack_checks import PAGE_FIELDS, run_checks
+
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "instance" / "production"
 SURVEY = "servqual-22"
-PAGE_FIELDS = re.compile(r'<input[^>]*name="(csrf_token|rk|page)"[^>]*value="([^"]*)"')
 
 
 def run(*args: str, env: dict | None = None, check: bool = True) -> str:
@@ -193,16 +194,18 @@ def customers_while(port: int, answers: list[dict], count: int, fault, seconds: 
 class Stack:
     def __init__(self, port: int) -> None:
         self.port = port
+        self.up_output = ""  # of the last up
 
     def up(self) -> None:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        subprocess.run(
+        self.up_output = subprocess.run(
             ["bash", "scripts/production.sh", "up", "--instances", "2", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             check=True,
-            stdout=subprocess.DEVNULL,
-        )
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout
         password = (STATE / "db_password").read_text().strip()
         self.database_url = f"postgresql://survey:{password}@127.0.0.1:5433/survey"
 
@@ -318,13 +321,16 @@ def main() -> int:
     args = parser.parse_args()
 
     stack = Stack(args.port)
+    started = time.monotonic()
     stack.up()
+    up_seconds, first_up = time.monotonic() - started, stack.up_output
     ok = True
     try:
         # a run stopped half-way may have left the database read-only
         stack.sql("ALTER DATABASE survey SET default_transaction_read_only = off", True)
         stack.flask("load-questionnaire", f"questionnaires/{SURVEY}.yaml")
         answers = page_answers(stack.database_url)
+        ok &= run_checks(stack, args.port, (up_seconds, first_up), answers[0])
         print(f"{args.customers} customers through nginx on port {args.port}, 2 instances:\n")
 
         def scenario(name: str, fault, after=None) -> None:
