@@ -44,7 +44,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack_checks import PAGE_FIELDS, run_checks
+from stack_checks import PAGE_FIELDS, check_external_database, print_checks, run_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "instance" / "production"
@@ -421,8 +421,21 @@ def main() -> int:
     finally:
         if not args.keep:
             stack.down()
+    ok &= external_database(args)
     print("\nresult:", "nothing lost, nothing stored twice" if ok else "FAILED")
     return 0 if ok else 1
+
+
+def external_database(args) -> bool:
+    """The stack on a PostgreSQL server it did not start: the test server of
+    ``scripts/test.sh`` (``TEST_POSTGRES_URL``), a database of its own there."""
+    server = os.environ.get("TEST_POSTGRES_URL")
+    if not server:
+        print("external database: no TEST_POSTGRES_URL: not run")
+        return os.environ.get("CI") is None
+    return print_checks(
+        [("an external database", lambda: check_external_database(server, args.port + 2))]
+    )
 
 
 def reports_process_checks(stack: Stack, checks: dict) -> bool:

@@ -7,6 +7,8 @@ right after ``up``, before its faults; CI runs ``faults.py``).
   arguments keeps every master (same pids);
 - nginx serves ``/static/`` and plotly.js itself, with expiry headers and its ``Server``
   header, and gzips HTML, CSS and JS when asked; a body over its size limit gets 413;
+- ``up`` on a server named by ``DATABASE_URL`` starts no PostgreSQL, and ``down`` leaves
+  that server running (``faults.py`` runs this one after its faults, on the test server);
 - two instances, round robin: a staff login, its session and a survey form's CSRF token
   work whichever instance answers, and a rate limit counts the posts both instances
   answered (one count, in Redis).
@@ -22,7 +24,9 @@ import http.cookies
 import os
 import re
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -252,16 +256,82 @@ def check_scale_out(stack: Any, port: int, first_page: dict) -> list[tuple[str, 
     return findings
 
 
+def check_external_database(server_url: str, port: int) -> list[tuple[str, bool, str]]:
+    """``up`` with ``DATABASE_URL`` naming a server it did not start (a new database there,
+    its own state directory and ports): migrations and questionnaires on that server, no
+    PostgreSQL of its own; ``down`` leaves the server running with what was stored."""
+    psql = str(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1])
+    name = f"stack_check_{secrets.token_hex(4)}"
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    state = tempfile.mkdtemp(prefix="survey-external-")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "RATELIMIT_STORAGE_URI"},
+        "DATABASE_URL": url,
+        "SURVEY_STATE_DIR": state,
+        "SURVEY_APP_PORT_BASE": str(port + 200),
+    }
+
+    def script(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["bash", "scripts/production.sh", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    def surveys() -> str:
+        done = subprocess.run(
+            [psql, url, "-qAtc", "SELECT count(*) FROM survey"], capture_output=True, text=True
+        )
+        return done.stdout.strip() or done.stderr.strip()
+
+    subprocess.run([psql, server_url, "-qc", f"CREATE DATABASE {name}"], check=True)
+    try:
+        up = script("up", "--port", str(port))
+        served = Browser(port).request("GET", "/s/servqual-22")[0] if up.returncode == 0 else 0
+        status = script("status")
+        down = script("down")
+        after = surveys()
+        shipped = len(list((ROOT / "questionnaires").glob("*.yaml")))
+        return [
+            (
+                "up on an external DATABASE_URL: migrated, questionnaires loaded, served",
+                up.returncode == 0 and served == 200,
+                f"up {up.returncode}, /s/servqual-22 {served}: {up.stderr[-500:]}",
+            ),
+            (
+                "status lists no PostgreSQL of its own",
+                status.returncode == 0 and "postgresql" not in status.stdout,
+                status.stdout,
+            ),
+            (
+                "down leaves the server running, with what was stored",
+                down.returncode == 0 and after == str(shipped),
+                f"down {down.returncode}; surveys after down: {after}",
+            ),
+        ]
+    finally:
+        script("down")
+        subprocess.run([psql, server_url, "-qc", f"DROP DATABASE IF EXISTS {name}"])
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def run_checks(stack: Any, port: int, first_up: tuple[float, str], first_page: dict) -> bool:
     """Print every finding; whether all hold. ``first_up``: the seconds the first ``up``
     took and what it printed; ``first_page``: form data answering the first page of
     servqual-22 (loaded)."""
+    return print_checks(
+        [
+            ("processes", lambda: check_processes(stack, first_up)),
+            ("nginx", lambda: check_nginx(port)),
+            ("two instances", lambda: check_scale_out(stack, port, first_page)),
+        ]
+    )
+
+
+def print_checks(groups: list[tuple[str, Callable[[], list[tuple[str, bool, str]]]]]) -> bool:
     ok = True
-    groups: list[tuple[str, Callable[[], list[tuple[str, bool, str]]]]] = [
-        ("processes", lambda: check_processes(stack, first_up)),
-        ("nginx", lambda: check_nginx(port)),
-        ("two instances", lambda: check_scale_out(stack, port, first_page)),
-    ]
     for title, check in groups:
         print(f"{time.strftime('%H:%M:%S')} the stack: {title}")
         for label, good, seen in check():
