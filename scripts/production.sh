@@ -108,7 +108,8 @@ ALTER ROLE survey PASSWORD :'pw';
 SELECT 'CREATE DATABASE survey OWNER survey' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'survey')
 \gexec
 SQL
-    export DATABASE_URL="postgresql://survey:$password@127.0.0.1:$PG_PORT/survey"
+    DATABASE_URL=$(local_database_url)
+    export DATABASE_URL
     echo "local" >"$STATE/postgres.mode"
 }
 
@@ -411,6 +412,10 @@ cmd_down() {
 database_url() {
     if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; return; fi
     [ -s "$STATE/db_password" ] || die "no DATABASE_URL and no local cluster (run up first)"
+    local_database_url
+}
+
+local_database_url() {
     echo "postgresql://survey:$(cat "$STATE/db_password")@127.0.0.1:$PG_PORT/survey"
 }
 
@@ -419,7 +424,7 @@ database_url() {
 cmd_flask() {
     [ -f "$STATE/postgres.mode" ] || die "no stack started from this checkout (run up first)"
     if [ "$(cat "$STATE/postgres.mode")" = local ]; then
-        DATABASE_URL="postgresql://survey:$(cat "$STATE/db_password")@127.0.0.1:$PG_PORT/survey"
+        DATABASE_URL=$(local_database_url)
         export DATABASE_URL
     fi
     [ -n "${DATABASE_URL:-}" ] || die "the stack uses an external database: set DATABASE_URL"
