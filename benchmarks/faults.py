@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import http.cookies
 import os
 import re
 import shutil
@@ -44,7 +43,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack_checks import PAGE_FIELDS, check_external_database, print_checks, run_checks
+from stack_checks import (
+    PAGE_FIELDS,
+    Browser,
+    answered_by,
+    check_external_database,
+    print_checks,
+    run_checks,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / "instance" / "production"
@@ -78,27 +84,12 @@ class Customer:
     """One browser: cookies, the pages it was shown, forms sent again after a failure."""
 
     def __init__(self, port: int, answers: list[dict], tally: Tally, stop: threading.Event):
-        self.port, self.answers, self.tally, self.stop = port, answers, tally, stop
-        self.cookies: dict[str, str] = {}
+        self.answers, self.tally, self.stop = answers, tally, stop
+        self.browser = Browser(port)
 
     def request(self, method: str, path: str, body: dict | None = None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        data = None
-        if body is not None:
-            data = urllib.parse.urlencode(body, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        finally:
-            connection.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            cookie = http.cookies.SimpleCookie(header)
-            for name, morsel in cookie.items():
-                self.cookies[name] = morsel.value
-        return response.status, response.headers, text
+        status, headers, data = self.browser.request(method, path, body)
+        return status, headers, data.decode("utf-8", "replace")
 
     def until_ok(self, method: str, path: str, body: dict | None, want: int):
         """Send until the answer is ``want`` (a reload after a failure); None if stopped."""
@@ -257,19 +248,9 @@ class Stack:
     def served_by(self, path: str) -> tuple[int, str]:
         """(the answer's status, which process's log has its request id: "reports",
         "gunicorn-1", ... or "" when none)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            request_id = response.headers.get("X-Request-ID", "")
-        finally:
-            connection.close()
-        time.sleep(0.5)  # the access line is written after the answer
-        for log in sorted((STATE / "log").glob("gunicorn-*.log")):
-            if request_id and request_id in log.read_text(errors="replace"):
-                return response.status, log.stem.removeprefix("gunicorn-")
-        return response.status, ""
+        browser = Browser(self.port)
+        status = browser.request("GET", path)[0]
+        return status, answered_by(browser.request_ids)[0]
 
     def healthz(self) -> tuple[int, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
