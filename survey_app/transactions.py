@@ -59,6 +59,12 @@ def only_read(session: Session) -> bool:
 
 
 def end_read_only(session: Session) -> None:
-    """Commit the session's transaction if it only read (see the module's docstring)."""
+    """Commit the session's transaction if it only read (see the module's docstring),
+    without expiring what it loaded: closing the session next leaves its objects detached
+    but readable, as closing after a ROLLBACK did (a report job may still read them)."""
     if only_read(session):
-        session.commit()
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire

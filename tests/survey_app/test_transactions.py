@@ -92,3 +92,19 @@ def test_a_failed_request_is_rolled_back(app, client, endings):
     with pytest.raises(ZeroDivisionError):  # (TESTING passes it on; the teardown ran)
         client.get(path)
     assert endings == ["rollback"]
+
+
+def test_what_a_read_only_request_loaded_stays_readable_after_it(app, client, make_survey):
+    """Closing a session leaves its objects detached but loaded; the COMMIT that ends a
+    read-only request must not expire them first: a report job still running in a
+    thread reads the survey its request loaded (``reports.services.open_text``)."""
+    make_survey("servqual-22")
+    kept = []
+
+    def reads():
+        kept.append(db.session.get(Survey, "servqual-22"))
+        return "ok"
+
+    path = _route(app, reads)
+    assert client.get(path).status_code == 200
+    assert kept[0].id == "servqual-22" and kept[0].state == "open"
